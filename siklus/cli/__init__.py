@@ -1,0 +1,28 @@
+"""The ``siklus`` command line: a thin layer over :class:`siklus.workspace.Workspace`."""
+
+from __future__ import annotations
+
+from siklus.cli._app import app, main
+
+_registered = False
+
+
+def _register_commands() -> None:
+    """Attach sub-commands once (imports are deferred so ``siklus --help`` stays fast)."""
+    global _registered
+    if _registered:
+        return
+    from siklus.cli import data, endpoints, jobs, models, project, quickstart, training
+
+    app.command("init")(project.init)
+    app.command("train")(training.train)
+    app.command("evaluate")(training.evaluate)
+    app.command("quickstart")(quickstart.quickstart)
+    app.add_typer(data.app, name="data")
+    app.add_typer(models.app, name="models")
+    app.add_typer(endpoints.app, name="endpoints")
+    app.add_typer(jobs.app, name="jobs")
+    _registered = True
+
+
+__all__ = ["app", "main"]

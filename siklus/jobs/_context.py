@@ -1,0 +1,110 @@
+"""What an entrypoint receives: :class:`JobContext`, and the stop flag behind it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from siklus.store import Job, WorkspaceContext
+
+
+def job_dir_for(workspace: WorkspaceContext, job_id: str) -> Path:
+    """Return (creating it) ``<workspace>/.siklus/jobs/<job_id>/``: the job's log and scratch.
+
+    One folder per job keeps what a job writes next to its log, and deleting a job's
+    traces is deleting one folder.
+    """
+    path = workspace.state_dir / "jobs" / job_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class StopFlag:
+    """Whether a stop was requested, and how the running entrypoint reacted to it.
+
+    The job process sets it from its SIGTERM handler; tests of an entrypoint call
+    :meth:`request` to simulate a stop without a process.
+
+    Attributes:
+        requested: A stop was asked for.
+        cooperative: The entrypoint has called ``should_stop()`` at least once, so it
+            is trusted to return on its own instead of being interrupted.
+        observed: ``should_stop()`` returned True: the entrypoint knows it was stopped.
+        interrupted: :class:`~siklus.jobs.JobStopped` was raised into the entrypoint.
+        running: The entrypoint is on the stack, so interrupting it is safe.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.cooperative = False
+        self.observed = False
+        self.interrupted = False
+        self.running = False
+
+    def request(self) -> None:
+        """Ask the work to stop (what SIGTERM does in a job process)."""
+        self.requested = True
+
+    def check(self) -> bool:
+        """Answer ``JobContext.should_stop()``, remembering that the caller cooperates."""
+        self.cooperative = True
+        if self.requested:
+            self.observed = True
+        return self.requested
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """Everything an entrypoint ``fn(ctx: JobContext) -> dict | None`` needs.
+
+    Example:
+        >>> def run(ctx: JobContext) -> dict:
+        ...     for epoch in range(ctx.parameters["epochs"]):
+        ...         if ctx.should_stop():
+        ...             break
+        ...         ctx.log.info("epoch %d", epoch)
+        ...     return {"epochs_done": epoch + 1}
+
+    Attributes:
+        job: The job's record as it was when the work started (status InProgress).
+        workspace: The workspace the job belongs to (its stores and settings).
+        log: Writes to the job's log file (``siklus jobs logs <id>``).
+        job_dir: ``<workspace>/.siklus/jobs/<job_id>/``: scratch and output files.
+        stop_flag: Set when the job is asked to stop; read it through
+            :meth:`should_stop`.
+    """
+
+    job: Job
+    workspace: WorkspaceContext
+    log: logging.Logger
+    job_dir: Path
+    stop_flag: StopFlag = field(default_factory=StopFlag, repr=False, compare=False)
+
+    @property
+    def job_id(self) -> str:
+        return self.job.id
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The spec's ``inputs`` (JSON references to what the job reads)."""
+        return self.job.inputs
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The spec's ``parameters`` (JSON settings of the work)."""
+        return self.job.parameters
+
+    def should_stop(self) -> bool:
+        """Return True once the job was asked to stop; then return promptly.
+
+        Calling it at least once marks the entrypoint as cooperative: a stop request
+        then waits for it to return (its outputs are kept and the job ends Stopped)
+        instead of raising :class:`~siklus.jobs.JobStopped` into it. A second stop
+        request, or the grace period running out, still ends it.
+        """
+        return self.stop_flag.check()
+
+
+__all__ = ["JobContext", "StopFlag", "job_dir_for"]

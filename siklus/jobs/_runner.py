@@ -1,0 +1,178 @@
+"""The job process: ``python -m siklus.jobs._runner JOB_ID``.
+
+Started by :class:`~siklus.jobs.LocalExecutor` with the workspace in its environment and
+its output going to the job log. It claims the job (Pending → InProgress, compare-and-set,
+so a job stopped before it started is never run), calls the entrypoint, and records the
+result together with the metered usage in one final transition.
+
+Stopping: SIGTERM sets the stop flag. An entrypoint that polls ``ctx.should_stop()`` is
+left to return on its own; any other is interrupted by :class:`~siklus.jobs.JobStopped`
+raised at the next bytecode, but only while the entrypoint is on the stack, so the
+bookkeeping around it is never cut in half.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from types import FrameType
+from typing import Any
+
+from siklus.exceptions import InvalidState, SiklusError
+from siklus.jobs._context import JobContext, StopFlag, job_dir_for
+from siklus.jobs._entrypoint import load_entrypoint
+from siklus.jobs._errors import JobStopped
+from siklus.jobs._metering import Meter
+from siklus.jobs._process import process_create_time, this_host
+from siklus.store import BaseStore, JobStatus, WorkspaceContext
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status: JobStatus
+    reason: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def _on_sigterm(flag: StopFlag, _signum: int, _frame: FrameType | None) -> None:
+    repeated = flag.requested
+    flag.request()
+    if flag.running and (repeated or not flag.cooperative):
+        # Interrupt once: the entrypoint's own clean-up (finally blocks) must not be
+        # cut short by a later signal.
+        flag.running = False
+        flag.interrupted = True
+        raise JobStopped("the job was asked to stop (SIGTERM)")
+
+
+def describe_exception(exc: BaseException) -> str:
+    """The failure reason for ``exc``: a SiklusError's message already says it all."""
+    text = exc.message if isinstance(exc, SiklusError) else f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
+
+
+def _check_outputs(entrypoint: str, result: Any) -> dict[str, Any]:
+    if result is None:
+        return {}
+    if not isinstance(result, dict):
+        raise TypeError(
+            f"entrypoint {entrypoint} returned a {type(result).__name__}; it must return "
+            "a dict of JSON values (the job's outputs) or None"
+        )
+    try:
+        return json.loads(json.dumps(result, allow_nan=False))  # type: ignore[no-any-return]
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"entrypoint {entrypoint} returned outputs that are not JSON-serialisable "
+            f"({exc}); return ids or paths of large objects instead of the objects"
+        ) from None
+
+
+def _execute(ctx: JobContext, flag: StopFlag) -> _Outcome:
+    """Run the entrypoint and classify how it ended; never raises."""
+    stopped = _Outcome(JobStatus.STOPPED)
+    if flag.requested:
+        return stopped
+    entrypoint = ctx.job.entrypoint
+    try:
+        try:
+            flag.running = True  # a stop while importing interrupts the import too
+            result = load_entrypoint(entrypoint)(ctx)
+        finally:
+            flag.running = False
+        outputs = _check_outputs(entrypoint, result)
+    except JobStopped:
+        ctx.log.info("Stopped while running %s.", entrypoint)
+        return stopped
+    except BaseException as exc:  # the entrypoint is user code: any error is its failure
+        ctx.log.error("Job failed: %s", describe_exception(exc), exc_info=True)
+        return _Outcome(JobStatus.FAILED, describe_exception(exc))
+    if flag.requested and (flag.observed or flag.interrupted):
+        ctx.log.info("The entrypoint returned after being asked to stop.")
+        return _Outcome(JobStatus.STOPPED, outputs=outputs)
+    return _Outcome(JobStatus.COMPLETED, outputs=outputs)
+
+
+def _finish(
+    store: BaseStore, job_id: str, outcome: _Outcome, meter: Meter, log: logging.Logger
+) -> int:
+    reason = outcome.reason
+    if outcome.status == JobStatus.STOPPED:
+        by_user = store.get_job(job_id).stop_requested
+        reason = "stopped by user" if by_user else (
+            "stopped by SIGTERM from outside siklus (e.g. a system shutdown)"
+        )  # fmt: skip
+    usage = meter.usage()
+    try:
+        # Usage goes in the same transaction as the final status: a finished job always
+        # has its metering, and nobody sees one without the other.
+        store.transition_job(
+            job_id, outcome.status, failure_reason=reason, outputs=outcome.outputs, **usage
+        )
+    except InvalidState as exc:
+        log.warning("Could not record the result (%s): %s", outcome.status.value, exc)
+        return 1
+    log.info(
+        "Job %s %s: wall %.2f s, cpu %.2f s, peak RSS %.1f MiB.",
+        job_id, outcome.status.value, usage["wall_seconds"], usage["cpu_seconds"],
+        usage["peak_rss_bytes"] / 2**20,
+    )  # fmt: skip
+    return 0 if outcome.status != JobStatus.FAILED else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run job ``argv[0]`` of the workspace named by the ``SIKLUS_*`` environment.
+
+    Returns:
+        The process exit code: 0 completed or stopped, 1 failed, 2 bad usage.
+    """
+    pid = os.getpid()
+    started_at = process_create_time(pid)
+    meter = Meter(process_started_at=started_at)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m siklus.jobs._runner JOB_ID", file=sys.stderr)
+        return 2
+    job_id = args[0]
+    # Root at WARNING keeps library chatter (migrations, HTTP clients) out of the log;
+    # siklus' own loggers, including ctx.log, report progress at INFO.
+    logging.basicConfig(level=logging.WARNING, format=_LOG_FORMAT, stream=sys.stderr, force=True)
+    logging.getLogger("siklus").setLevel(logging.INFO)
+    log = logging.getLogger(f"siklus.job.{job_id}")
+    flag = StopFlag()
+    # Installed before claiming the job, so no SIGTERM can fall between claim and handler.
+    signal.signal(signal.SIGTERM, partial(_on_sigterm, flag))
+    workspace = WorkspaceContext.open()
+    store = workspace.store
+    try:
+        # The child records its own pid too, so the record is right even if the
+        # submitter has not written it yet.
+        job = store.transition_job(
+            job_id, JobStatus.IN_PROGRESS, expected=JobStatus.PENDING,
+            pid=pid, pid_started_at=started_at, host=this_host(),
+        )  # fmt: skip
+    except InvalidState:
+        status = store.get_job(job_id).status.value
+        log.info("Job %s is %s, not Pending (stopped before it started): not running it.",
+                 job_id, status)  # fmt: skip
+        return 0
+    log.info("Job %s (%s) started: %s in process %d.", job.id, job.name, job.entrypoint, pid)
+    ctx = JobContext(
+        job=job, workspace=workspace, log=log,
+        job_dir=job_dir_for(workspace, job_id), stop_flag=flag,
+    )  # fmt: skip
+    outcome = _execute(ctx, flag)
+    return _finish(store, job_id, outcome, meter, log)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

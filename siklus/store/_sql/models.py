@@ -1,0 +1,182 @@
+"""SQLAlchemy tables of the metadata store. Private: only ``siklus.store`` sees them.
+
+Schema changes go through an Alembic migration in ``migrations/versions`` (never
+``create_all``), so a workspace made by an older siklus upgrades in place.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Stores UTC as a naive timestamp (SQLite has no time zones) and returns aware UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use datetime.now(UTC)")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: sa.JSON, list[Any]: sa.JSON}
+
+
+class DatasetVersionRow(Base):
+    __tablename__ = "dataset_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("name", "version", name="uq_dataset_versions_name_version"),
+        sa.UniqueConstraint("name", "sha256", name="uq_dataset_versions_name_sha256"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), index=True)
+    version: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    schema: Mapped[list[Any]]
+    row_count: Mapped[int] = mapped_column(sa.BigInteger)
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    source: Mapped[str] = mapped_column(sa.Text)
+    parent_id: Mapped[str | None] = mapped_column(sa.String(40))
+    tags: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(100), index=True)
+    entrypoint: Mapped[str] = mapped_column(sa.String(300))
+    inputs: Mapped[dict[str, Any]]
+    parameters: Mapped[dict[str, Any]]
+    resources: Mapped[dict[str, Any]]
+    tags: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)
+    failure_reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    pid: Mapped[int | None]
+    pid_started_at: Mapped[float | None] = mapped_column(sa.Float)
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    log_path: Mapped[str | None] = mapped_column(sa.Text)
+    outputs: Mapped[dict[str, Any]]
+    wall_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    cpu_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    peak_rss_bytes: Mapped[int | None] = mapped_column(sa.BigInteger)
+    stop_requested: Mapped[bool] = mapped_column(default=False)
+
+
+class ModelRow(Base):
+    __tablename__ = "models"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), index=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    manifest: Mapped[dict[str, Any]]
+    training_job_id: Mapped[str | None] = mapped_column(sa.String(40))
+    tags: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class EvaluationRow(Base):
+    __tablename__ = "evaluations"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    model_id: Mapped[str] = mapped_column(sa.String(40), index=True)
+    dataset_version_id: Mapped[str] = mapped_column(sa.String(40))
+    split: Mapped[str] = mapped_column(sa.String(50))
+    metrics: Mapped[dict[str, Any]]
+    verdict: Mapped[dict[str, Any] | None]
+    tags: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class ModelPackageGroupRow(Base):
+    __tablename__ = "model_package_groups"
+
+    name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    description: Mapped[str] = mapped_column(sa.Text)
+    tags: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class ModelPackageRow(Base):
+    __tablename__ = "model_packages"
+    __table_args__ = (
+        sa.UniqueConstraint("group_name", "version", name="uq_model_packages_group_version"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    group_name: Mapped[str] = mapped_column(
+        sa.String(200), sa.ForeignKey("model_package_groups.name"), index=True
+    )
+    version: Mapped[int]
+    model_id: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("models.id"))
+    approval_status: Mapped[str] = mapped_column(sa.String(40))
+    status_reason: Mapped[str | None] = mapped_column(sa.Text)
+    status_by: Mapped[str | None] = mapped_column(sa.String(200))
+    status_at: Mapped[datetime | None]
+    metrics: Mapped[dict[str, Any]]
+    description: Mapped[str] = mapped_column(sa.Text)
+    tags: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class EndpointRow(Base):
+    __tablename__ = "endpoints"
+
+    name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    model_package_id: Mapped[str] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    port: Mapped[int | None]
+    pid: Mapped[int | None]
+    pid_started_at: Mapped[float | None] = mapped_column(sa.Float)
+    failure_reason: Mapped[str | None] = mapped_column(sa.Text)
+    log_path: Mapped[str | None] = mapped_column(sa.Text)
+    tags: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class LineageEdgeRow(Base):
+    __tablename__ = "lineage_edges"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "source_type",
+            "source_id",
+            "target_type",
+            "target_id",
+            "relation",
+            name="uq_lineage_edges",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    source_type: Mapped[str] = mapped_column(sa.String(40))
+    source_id: Mapped[str] = mapped_column(sa.String(200), index=True)
+    target_type: Mapped[str] = mapped_column(sa.String(40))
+    target_id: Mapped[str] = mapped_column(sa.String(200), index=True)
+    relation: Mapped[str] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime]

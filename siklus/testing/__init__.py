@@ -1,0 +1,33 @@
+"""Reusable contract suites that every backend of a siklus abstraction must pass.
+
+Backends are tested by behaviour, not by implementation: a test module supplies a
+fixture and subclasses the contract (as Optuna does with its storages).
+
+- :class:`StoreContract`: every :class:`~siklus.store.BaseStore` backend (SQLite and
+  PostgreSQL through :class:`~siklus.store.get_store`, or your own).
+- :func:`postgres_test_url` / :func:`postgres_schema`: a PostgreSQL database for tests, a
+  fresh schema per test, skipped with instructions when ``SIKLUS_TEST_POSTGRES_URL`` is
+  unset or the server does not answer.
+
+This package needs pytest (``pip install 'siklus[dev]'``); production code never imports it.
+"""
+
+from siklus.testing._store_contract import (
+    POSTGRES_URL_ENV,
+    StoreContract,
+    open_store_in_child,
+    postgres_schema,
+    postgres_test_url,
+    run_in_processes,
+    sha,
+)
+
+__all__ = [
+    "POSTGRES_URL_ENV",
+    "StoreContract",
+    "open_store_in_child",
+    "postgres_schema",
+    "postgres_test_url",
+    "run_in_processes",
+    "sha",
+]

@@ -1,0 +1,134 @@
+"""Model artifacts: a scikit-learn pipeline in skops format plus a manifest.
+
+skops, unlike pickle, refuses to build types it has not been told to trust. siklus trusts
+an allow-list (scikit-learn, NumPy, SciPy and plain Python containers) and refuses any
+other type with a clear error, so a model file from elsewhere cannot run arbitrary code
+on load.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import skops.io as sio
+
+from siklus.exceptions import InvalidInput, UntrustedModel
+from siklus.store import Model, WorkspaceContext
+from siklus.training._signature import conform
+
+#: Module prefixes whose types a model file may contain.
+TRUSTED_MODULE_PREFIXES: tuple[str, ...] = (
+    "sklearn.",
+    "numpy.",
+    "scipy.",
+    "builtins.",
+    "collections.",
+    "_operator.",
+    "lightgbm.",
+    "xgboost.",
+)
+#: Modules whose functions, not only types, are trusted (the pipeline stores a few).
+_LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "skops", "pyarrow")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries a model depends on (for the manifest)."""
+    versions = {"python": platform.python_version()}
+    for name in (*_LIBRARIES, "siklus"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def untrusted_types(path: str | os.PathLike[str], extra_trusted: Iterable[str] = ()) -> list[str]:
+    """Types in a skops file that are outside the allow-list."""
+    try:
+        found = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # skops raises several types for a non-skops file
+        raise InvalidInput(
+            f"{path} is not a readable skops model file ({exc.__class__.__name__}: {exc})."
+        ) from exc
+    extra = set(extra_trusted)
+    return [
+        t
+        for t in found
+        if t not in extra and not any(t.startswith(prefix) for prefix in TRUSTED_MODULE_PREFIXES)
+    ]
+
+
+def load_estimator(path: str | os.PathLike[str], extra_trusted: Iterable[str] = ()) -> Any:
+    """Load a skops file, refusing types outside the allow-list.
+
+    Raises:
+        UntrustedModel: The file contains a type siklus does not trust.
+        InvalidInput: The file is not a skops model file.
+    """
+    extra = list(extra_trusted)
+    refused = untrusted_types(path, extra)
+    if refused:
+        raise UntrustedModel(
+            f"Model file {Path(path).name} contains types outside siklus' allow-list: "
+            f"{refused}. Only scikit-learn, NumPy and SciPy types load by default. If you "
+            "wrote this file and trust it, pass these names as extra trusted types."
+        )
+    found = sio.get_untrusted_types(file=path)
+    return sio.load(path, trusted=found)
+
+
+def save_estimator(ctx: WorkspaceContext, estimator: Any) -> str:
+    """Write ``estimator`` as skops into the artifact store; return its sha256."""
+    with tempfile.TemporaryDirectory(dir=ctx.state_dir) as tmp:
+        path = Path(tmp) / "model.skops"
+        sio.dump(estimator, path)
+        return ctx.artifacts.put_file(path)
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to predict: the fitted pipeline and its manifest.
+
+    ``predict`` validates input against the manifest's signature first, so callers get
+    :class:`InvalidInput` for bad rows rather than a scikit-learn traceback.
+    """
+
+    model_id: str | None
+    estimator: Any
+    manifest: dict[str, Any]
+
+    @property
+    def signature(self) -> list[dict[str, Any]]:
+        return list(self.manifest["input_signature"])
+
+    @property
+    def classes(self) -> list[Any] | None:
+        classes = self.manifest.get("classes")
+        return list(classes) if classes is not None else None
+
+    def conform(self, frame: pd.DataFrame, *, allow_extra: bool = False) -> pd.DataFrame:
+        return conform(frame, self.signature, allow_extra=allow_extra)
+
+    def predict(self, frame: pd.DataFrame, *, allow_extra: bool = False) -> dict[str, Any]:
+        """Predictions (and class probabilities for classifiers) as JSON-ready lists."""
+        data = self.conform(frame, allow_extra=allow_extra)
+        out: dict[str, Any] = {"predictions": self.estimator.predict(data).tolist()}
+        if self.classes is not None and hasattr(self.estimator, "predict_proba"):
+            proba = self.estimator.predict_proba(data)
+            out["probabilities"] = proba.tolist()
+            out["classes"] = self.classes
+        return out
+
+
+def load_model(ctx: WorkspaceContext, model: Model) -> LoadedModel:
+    """Load a stored model (hash verified, types allow-listed)."""
+    path = ctx.artifacts.local_path(model.sha256)
+    return LoadedModel(model.id, load_estimator(path), dict(model.manifest))
