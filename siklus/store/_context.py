@@ -94,9 +94,21 @@ class WorkspaceContext:
         return replace(self, **changes)
 
     def to_env(self) -> dict[str, str]:
-        """Environment variables that make a child process open this same workspace."""
-        return {
+        """Environment variables that make a child process see this same workspace.
+
+        Besides the locations, every setting whose effective value (after overrides,
+        environment and ``siklus.yaml``) differs from its default is passed on, so a job or
+        endpoint process applies the same settings as the process that started it.
+        """
+        env = {
             "SIKLUS_WORKSPACE": str(self.root),
             "SIKLUS_DATABASE_URL": self.database_url,
             "SIKLUS_ARTIFACT_ROOT": self.artifact_root,
         }
+        for setting in config.SETTINGS.values():
+            if setting.env in env:
+                continue
+            value = self.setting(setting.name)
+            if value is not None and value != setting.default:
+                env[setting.env] = str(value).lower() if isinstance(value, bool) else str(value)
+        return env
