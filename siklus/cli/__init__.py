@@ -12,16 +12,38 @@ def _register_commands() -> None:
     global _registered
     if _registered:
         return
-    from siklus.cli import data, endpoints, jobs, models, project, quickstart, training
+    from siklus.cli import (
+        data,
+        endpoints,
+        experiments,
+        jobs,
+        models,
+        project,
+        quality,
+        quickstart,
+        recipes,
+        training,
+    )
 
     app.command("init")(project.init)
     app.command("train")(training.train)
     app.command("evaluate")(training.evaluate)
     app.command("quickstart")(quickstart.quickstart)
+    data.app.add_typer(recipes.app, name="recipe")
+    data.app.command("profile")(quality.profile)
+    data.app.command("check")(quality.check)
+    data.app.command("pii")(quality.pii)
+    data.app.command("select-features")(quality.select_features)
     app.add_typer(data.app, name="data")
     app.add_typer(models.app, name="models")
     app.add_typer(endpoints.app, name="endpoints")
     app.add_typer(jobs.app, name="jobs")
+    app.add_typer(experiments.app, name="experiments")
+    app.add_typer(experiments.runs_app, name="runs")
+    from siklus.cli import tuning
+
+    app.command("tune")(tuning.tune)
+    app.add_typer(tuning.app, name="tuning-jobs")
     _registered = True
 
 

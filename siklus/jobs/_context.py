@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from siklus.jobs._admission import Allocation
 from siklus.store import Job, WorkspaceContext
 
 
@@ -74,6 +75,13 @@ class JobContext:
         job_dir: ``<workspace>/.siklus/jobs/<job_id>/``: scratch and output files.
         stop_flag: Set when the job is asked to stop; read it through
             :meth:`should_stop`.
+        allocation: The CPUs, memory and GPU indices the job was admitted with (also in
+            the environment as ``SIKLUS_NUM_CPUS``, ``SIKLUS_NUM_GPUS`` and, where GPUs
+            are managed, ``CUDA_VISIBLE_DEVICES``). Size thread pools by it.
+        lease_fds: File descriptors that hold the job's capacity. Pass them to a
+            subprocess doing the job's work (``subprocess.Popen(..., pass_fds=...)``):
+            the capacity then stays reserved while that subprocess lives, even if the job
+            process itself is killed.
     """
 
     job: Job
@@ -81,6 +89,8 @@ class JobContext:
     log: logging.Logger
     job_dir: Path
     stop_flag: StopFlag = field(default_factory=StopFlag, repr=False, compare=False)
+    allocation: Allocation = field(default_factory=Allocation)
+    lease_fds: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def job_id(self) -> str:

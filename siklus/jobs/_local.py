@@ -5,6 +5,10 @@ The job process is a fresh ``python -m siklus.jobs._runner JOB_ID`` in its own s
 spawned), with the workspace passed through the environment. The submitting process may
 exit; the job runs on and records its own result. Whatever it cannot record (a SIGKILL,
 an OOM kill) is settled by :func:`~siklus.jobs.reconcile` the next time anyone looks.
+
+The machine is never oversubscribed: each job process waits, Pending, until its
+``resources`` are free (:mod:`siklus.jobs._admission`), in submission order, whichever
+process submitted it.
 """
 
 from __future__ import annotations
@@ -16,15 +20,19 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
 
 from siklus.exceptions import InvalidParameter, InvalidState
+from siklus.jobs._admission import Admission, Holder, slots_dir
 from siklus.jobs._context import job_dir_for
 from siklus.jobs._errors import JobTimeout
 from siklus.jobs._logs import read_log
 from siklus.jobs._process import process_alive, process_create_time, signal_group, this_host
 from siklus.jobs._reconcile import reconcile
+from siklus.jobs._resources import Capacity, ResourceRequest
 from siklus.jobs._spec import JobSpec
 from siklus.store import BaseStore, Job, JobStatus, WorkspaceContext
 
@@ -32,6 +40,11 @@ OnPoll = Callable[[Job], None]
 
 _KILL_WAIT_S = 5.0  # after SIGKILL the kernel needs only moments; this is a safety net
 _EXIT_POLL_S = 0.05
+#: Thread-pool sizes read at import time by BLAS/OpenMP and joblib; set to the job's CPUs
+#: (unless the caller set them) so a 1-CPU job does not spin up one thread per core.
+_THREAD_ENV = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "LOKY_MAX_CPU_COUNT",
+)  # fmt: skip
 
 
 class LocalExecutor:
@@ -50,10 +63,29 @@ class LocalExecutor:
     Args:
         workspace: The workspace whose store records the jobs and whose
             ``.siklus/jobs/`` folder holds their logs.
+        capacity: What jobs may use at once, any of ``{"cpus": n, "memory_mb": m,
+            "gpus": g}``; the rest comes from ``SIKLUS_EXECUTOR_CPUS`` /
+            ``SIKLUS_EXECUTOR_MEMORY_MB`` / ``SIKLUS_EXECUTOR_GPUS``, else from the
+            machine (``os.cpu_count()``, total RAM, ``nvidia-smi -L``). Executors
+            sharing a workspace should agree on it: each job is admitted against the
+            capacity of the executor that submitted it.
+
+    Raises:
+        InvalidParameter: ``capacity`` has an unknown key or a bad value.
     """
 
-    def __init__(self, workspace: WorkspaceContext) -> None:
+    def __init__(
+        self, workspace: WorkspaceContext, *, capacity: Mapping[str, Any] | None = None
+    ) -> None:
         self.workspace = workspace
+        self._capacity_overrides = dict(capacity or {})
+        if self._capacity_overrides:
+            self.capacity  # noqa: B018 - validate now, not at the first submit
+
+    @cached_property
+    def capacity(self) -> Capacity:
+        """The resolved capacity (overrides, environment, then the machine)."""
+        return Capacity.resolve(self._capacity_overrides)
 
     @property
     def store(self) -> BaseStore:
@@ -63,10 +95,19 @@ class LocalExecutor:
     def submit(self, spec: JobSpec) -> Job:
         """Record a Pending job and start its process; return without waiting.
 
+        The job process waits (the job stays Pending, its log says "queued") until the
+        job's ``resources`` are free, then starts.
+
         Returns:
             The job record, with ``pid``, ``host`` and ``log_path`` set; it is Failed
             (not raised) if the process could not be started, like any other failure.
+
+        Raises:
+            InvalidParameter: The job asks for more CPUs, memory or GPUs than the
+                executor's whole capacity (it could never start); nothing is recorded.
         """
+        request = ResourceRequest.parse(spec.resources)
+        self.capacity.check(request, f"Job {spec.job_name()!r}")
         store = self.store
         job = store.create_job(
             name=spec.job_name(), kind=spec.kind, entrypoint=spec.entrypoint,
@@ -76,6 +117,10 @@ class LocalExecutor:
         log_path = job_dir_for(self.workspace, job.id) / "log.txt"
         store.update_job(job.id, log_path=str(log_path))
         env = {**os.environ, **self.workspace.to_env(), "PYTHONUNBUFFERED": "1"}
+        env.update(self.capacity.to_env())
+        if request.cpus > 0:
+            for name in _THREAD_ENV:
+                env.setdefault(name, str(request.cpus))
         try:
             with open(log_path, "ab") as log_file:
                 proc = subprocess.Popen(
@@ -257,6 +302,16 @@ class LocalExecutor:
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
         with open(job.log_path, "a", encoding="utf-8") as handle:
             handle.write(f"{stamp} siklus executor: {text}\n")
+
+    def queue(self) -> tuple[builtins.list[Holder], builtins.list[Holder]]:
+        """``(running, waiting)`` on this machine: who holds capacity, who waits, in order.
+
+        Both come from the job processes' own lock files, so a crashed holder has
+        already dropped out. Each entry has ``job_id``, ``request`` and (running)
+        ``gpu_ids``.
+        """
+        folder = slots_dir(self.workspace.state_dir, this_host())
+        return Admission(folder, self.capacity).snapshot()
 
     # -- listing (last: the method name shadows the builtin inside the class body) ----
     def list(

@@ -55,6 +55,10 @@ class Meter:
         already = 0.0 if process_started_at is None else time.time() - process_started_at
         self._started = time.monotonic() - max(0.0, already)
 
+    def exclude(self, seconds: float) -> None:
+        """Leave ``seconds`` out of the wall time: time spent queued is not usage."""
+        self._started += max(0.0, seconds)
+
     def usage(self) -> dict[str, Any]:
         """Usage so far, keyed by the job record's field names."""
         own = resource.getrusage(resource.RUSAGE_SELF)

@@ -65,7 +65,9 @@ def reconcile(store: BaseStore, job: Job, *, pending_timeout: float = PENDING_TI
     process). InProgress/Stopping jobs whose process is dead (or whose pid now
     belongs to a different process) become Failed, or Stopped when a stop was
     requested; Pending jobs whose process died, or that never got one within
-    ``pending_timeout`` seconds, become Failed. The move is a compare-and-set, so a
+    ``pending_timeout`` seconds, become Failed. A Pending job whose process lives is
+    queued for capacity and is left alone however long it has waited: the timeout
+    applies only to jobs without a process. The move is a compare-and-set, so a
     job that recorded its own result in the meantime keeps it.
 
     Example:

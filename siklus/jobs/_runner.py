@@ -1,9 +1,12 @@
 """The job process: ``python -m siklus.jobs._runner JOB_ID``.
 
 Started by :class:`~siklus.jobs.LocalExecutor` with the workspace in its environment and
-its output going to the job log. It claims the job (Pending → InProgress, compare-and-set,
-so a job stopped before it started is never run), calls the entrypoint, and records the
-result together with the metered usage in one final transition.
+its output going to the job log. It first waits, still Pending, until the machine has
+room for the job's ``resources`` (:mod:`siklus.jobs._admission`; the log says "queued"),
+then claims the job (Pending → InProgress, compare-and-set, so a job stopped before it
+started is never run), calls the entrypoint, and records the result together with the
+metered usage in one final transition. The capacity is given back only after that
+transition, so a queued job never starts before the record of its predecessor ends.
 
 Stopping: SIGTERM sets the stop flag. An entrypoint that polls ``ctx.should_stop()`` is
 left to return on its own; any other is interrupted by :class:`~siklus.jobs.JobStopped`
@@ -13,11 +16,13 @@ bookkeeping around it is never cut in half.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,15 +30,18 @@ from types import FrameType
 from typing import Any
 
 from siklus.exceptions import InvalidState, SiklusError
+from siklus.jobs._admission import Admission, Lease, Waiting, slots_dir
 from siklus.jobs._context import JobContext, StopFlag, job_dir_for
 from siklus.jobs._entrypoint import load_entrypoint
 from siklus.jobs._errors import JobStopped
 from siklus.jobs._metering import Meter
 from siklus.jobs._process import process_create_time, this_host
-from siklus.store import BaseStore, JobStatus, WorkspaceContext
+from siklus.jobs._resources import Capacity, ResourceRequest
+from siklus.store import BaseStore, Job, JobStatus, WorkspaceContext
 
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _MAX_REASON = 2000
+_STORE_LOOK_S = 1.0  # how often a queued job checks whether it was stopped
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,60 @@ def _finish(
     return 0 if outcome.status != JobStatus.FAILED else 1
 
 
+def _leave_queue(store: BaseStore, job_id: str, reason: str, status: JobStatus) -> None:
+    """End a job that never started; a job already moved on by someone else keeps its state."""
+    with contextlib.suppress(InvalidState):
+        store.transition_job(job_id, status, expected=JobStatus.PENDING, failure_reason=reason)
+
+
+def _wait_for_capacity(
+    store: BaseStore, workspace: WorkspaceContext, job: Job, flag: StopFlag, log: logging.Logger
+) -> tuple[Lease, float] | None:
+    """Queue until the job's resources are free; ``(lease, seconds waited)`` or None.
+
+    None means the job must not run: it was stopped while queued, or its request can
+    never be met here (then it is marked Failed with the reason).
+    """
+    try:
+        request = ResourceRequest.parse(job.resources)
+        capacity = Capacity.resolve()
+        capacity.check(request, f"Job {job.id}")
+        admission = Admission(slots_dir(workspace.state_dir, this_host()), capacity)
+    except SiklusError as exc:
+        log.error("Job %s cannot be admitted: %s", job.id, exc.message)
+        _leave_queue(store, job.id, describe_exception(exc), JobStatus.FAILED)
+        return None
+    last_look = time.monotonic()
+
+    def keep_waiting() -> bool:
+        nonlocal last_look
+        if flag.requested:
+            return False
+        if time.monotonic() - last_look < _STORE_LOOK_S:
+            return True
+        last_look = time.monotonic()
+        # A stop of a Pending job is recorded in the store, not signalled.
+        return store.get_job(job.id).status == JobStatus.PENDING
+
+    def on_queued(waiting: Waiting) -> None:
+        log.info("Job %s %s.", job.id, waiting.describe())
+
+    began = time.monotonic()
+    lease = admission.acquire(
+        job.id, job.created_at, request, keep_waiting=keep_waiting, on_queued=on_queued
+    )
+    waited = time.monotonic() - began
+    if lease is None:
+        if flag.requested:
+            reason = "stopped by SIGTERM from outside siklus while queued for resources"
+            _leave_queue(store, job.id, reason, JobStatus.STOPPED)
+        log.info("Job %s left the queue after %.1f s without starting.", job.id, waited)
+        return None
+    if waited >= _STORE_LOOK_S:
+        log.info("Job %s admitted after %.1f s in the queue.", job.id, waited)
+    return lease, waited
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run job ``argv[0]`` of the workspace named by the ``SIKLUS_*`` environment.
 
@@ -153,25 +215,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, partial(_on_sigterm, flag))
     workspace = WorkspaceContext.open()
     store = workspace.store
-    try:
-        # The child records its own pid too, so the record is right even if the
-        # submitter has not written it yet.
-        job = store.transition_job(
-            job_id, JobStatus.IN_PROGRESS, expected=JobStatus.PENDING,
-            pid=pid, pid_started_at=started_at, host=this_host(),
-        )  # fmt: skip
-    except InvalidState:
-        status = store.get_job(job_id).status.value
+    job = store.get_job(job_id)
+    if job.status != JobStatus.PENDING:
         log.info("Job %s is %s, not Pending (stopped before it started): not running it.",
-                 job_id, status)  # fmt: skip
+                 job_id, job.status.value)  # fmt: skip
         return 0
-    log.info("Job %s (%s) started: %s in process %d.", job.id, job.name, job.entrypoint, pid)
-    ctx = JobContext(
-        job=job, workspace=workspace, log=log,
-        job_dir=job_dir_for(workspace, job_id), stop_flag=flag,
-    )  # fmt: skip
-    outcome = _execute(ctx, flag)
-    return _finish(store, job_id, outcome, meter, log)
+    # The child records its own pid before queueing, so the record shows a live process
+    # (and reconcile leaves the queued job alone) even if the submitter has not written it.
+    store.update_job(job_id, pid=pid, pid_started_at=started_at, host=this_host())
+    admitted = _wait_for_capacity(store, workspace, job, flag, log)
+    if admitted is None:
+        return 0
+    lease, waited = admitted
+    meter.exclude(waited)
+    with lease:
+        try:
+            job = store.transition_job(
+                job_id, JobStatus.IN_PROGRESS, expected=JobStatus.PENDING,
+                pid=pid, pid_started_at=started_at, host=this_host(),
+            )  # fmt: skip
+        except InvalidState:
+            status = store.get_job(job_id).status.value
+            log.info("Job %s is %s, not Pending (stopped before it started): not running it.",
+                     job_id, status)  # fmt: skip
+            return 0
+        allocation = lease.allocation
+        # Libraries that read the environment (CUDA, thread pools) see the allocation.
+        os.environ.update(allocation.env())
+        log.info(
+            "Job %s (%s) started: %s in process %d with %s.", job.id, job.name,
+            job.entrypoint, pid, ResourceRequest(
+                allocation.cpus, allocation.memory_mb, len(allocation.gpu_ids)
+            ).describe(),
+        )  # fmt: skip
+        fd = lease.fileno()
+        ctx = JobContext(
+            job=job, workspace=workspace, log=log, job_dir=job_dir_for(workspace, job_id),
+            stop_flag=flag, allocation=allocation, lease_fds=() if fd is None else (fd,),
+        )  # fmt: skip
+        outcome = _execute(ctx, flag)
+        return _finish(store, job_id, outcome, meter, log)
 
 
 if __name__ == "__main__":

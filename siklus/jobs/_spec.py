@@ -9,6 +9,7 @@ from typing import Any
 
 from siklus.exceptions import InvalidParameter
 from siklus.jobs._entrypoint import parse_entrypoint
+from siklus.jobs._resources import ResourceRequest
 
 # Column sizes of the jobs table; PostgreSQL enforces them, so check before writing.
 _MAX_KIND = 100
@@ -56,8 +57,10 @@ class JobSpec:
         name: A human-readable name; defaults to ``<kind>-<UTC timestamp>``.
         inputs: JSON references to what the job reads (dataset versions, artifacts).
         parameters: JSON settings of the work (hyperparameters, options).
-        resources: What the job expects to need (e.g. ``{"cpus": 1, "memory_mb": 512}``);
-            recorded for cost reports, not enforced by the local executor.
+        resources: What the job holds while it runs: ``cpus`` (default 1), ``memory_mb``
+            (default 0: not accounted) and ``gpus`` (default 0). The local executor starts
+            a job only when that much is free on the machine (it waits, Pending, until
+            then) and refuses one larger than the machine; recorded as given.
         tags: Merged over the workspace's tags on submit (cost allocation).
 
     Raises:
@@ -92,6 +95,7 @@ class JobSpec:
             raise InvalidParameter(f"JobSpec.name is longer than {_MAX_NAME} characters.")
         for what in ("inputs", "parameters", "resources"):
             object.__setattr__(self, what, _json_copy(what, getattr(self, what)))
+        ResourceRequest.parse(self.resources)
         if not isinstance(self.tags, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.tags.items()
         ):

@@ -1,4 +1,4 @@
-"""Metadata store (datasets, jobs, models, endpoints, lineage) and artifact store.
+"""Metadata store (datasets, jobs, models, endpoints, lineage, experiment runs) and artifacts.
 
 One function turns a URL into a backend: :func:`get_store`. Only this package knows
 SQLAlchemy; everything else sees :class:`BaseStore` and frozen records.
@@ -9,6 +9,15 @@ from __future__ import annotations
 from siklus.exceptions import InvalidParameter
 from siklus.store._base import BaseStore
 from siklus.store._context import WorkspaceContext
+from siklus.store._filter import OrderBy, RunFilter, parse_order_by, parse_run_filter
+from siklus.store._run_values import (
+    check_key,
+    metric_step,
+    metric_value,
+    param_value,
+    tag_value,
+)
+from siklus.store._tracking_base import MetricTuple, TrackingStore
 from siklus.store.artifacts import ArtifactStore, sha256_file
 from siklus.store.records import (
     FINAL_JOB_STATUSES,
@@ -18,12 +27,16 @@ from siklus.store.records import (
     Endpoint,
     EndpointStatus,
     Evaluation,
+    Experiment,
     Job,
     JobStatus,
     LineageEdge,
+    MetricPoint,
     Model,
     ModelPackage,
     ModelPackageGroup,
+    Run,
+    RunStatus,
 )
 
 _SUPPORTED = ("sqlite", "postgresql", "mysql", "mariadb")
@@ -65,13 +78,28 @@ __all__ = [
     "Endpoint",
     "EndpointStatus",
     "Evaluation",
+    "Experiment",
     "Job",
     "JobStatus",
     "LineageEdge",
+    "MetricPoint",
+    "MetricTuple",
     "Model",
     "ModelPackage",
     "ModelPackageGroup",
+    "OrderBy",
+    "Run",
+    "RunFilter",
+    "RunStatus",
+    "TrackingStore",
     "WorkspaceContext",
+    "check_key",
     "get_store",
+    "metric_step",
+    "metric_value",
+    "param_value",
+    "parse_order_by",
+    "parse_run_filter",
     "sha256_file",
+    "tag_value",
 ]

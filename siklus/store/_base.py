@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 from typing import Any, Literal
 
+from siklus.store._tracking_base import TrackingStore
 from siklus.store.records import (
     ApprovalStatus,
     DatasetVersion,
@@ -32,8 +33,12 @@ from siklus.store.records import (
 )
 
 
-class BaseStore(abc.ABC):
-    """Where siklus keeps what it knows about datasets, jobs, models and endpoints."""
+class BaseStore(TrackingStore):
+    """Where siklus keeps what it knows about datasets, jobs, models and endpoints.
+
+    Experiments, runs and metric series are the other half of the contract, in
+    :class:`~siklus.store._tracking_base.TrackingStore`.
+    """
 
     url: str
 
@@ -239,5 +244,5 @@ class BaseStore(abc.ABC):
     ) -> list[LineageEdge]:
         """Direct edges into (upstream) or out of (downstream) ``entity_id``."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook, backends without resources skip it
+    def close(self) -> None:  # optional hook: backends without resources skip it
         """Release connections."""

@@ -59,6 +59,19 @@ class EndpointStatus(enum.StrEnum):
     DELETED = "Deleted"
 
 
+class RunStatus(enum.StrEnum):
+    """Where an experiment run is in its life. Every status but ``Running`` is final."""
+
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    KILLED = "Killed"
+
+    @property
+    def is_final(self) -> bool:
+        return self is not RunStatus.RUNNING
+
+
 class _Record:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict (datetimes as ISO 8601 strings, enums as their values)."""
@@ -215,6 +228,55 @@ class LineageEdge(_Record):
     created_at: datetime = field(compare=False)
 
 
+@dataclass(frozen=True)
+class Experiment(_Record):
+    """A named group of runs that answer one question (e.g. "churn-model")."""
+
+    id: str
+    name: str
+    tags: dict[str, str]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Run(_Record):
+    """One execution of training code and everything it logged.
+
+    Attributes:
+        params: The settings of the run; numbers stay numbers, so filters compare them
+            numerically.
+        metrics: The most recently logged value of each metric (the series are in
+            :meth:`~siklus.store.BaseStore.get_metric_history`); NaN and ±inf survive.
+        inputs: Channel name → dataset version id (e.g. ``{"train": "ds-…"}``).
+        artifacts: File name → sha256 in the workspace's artifact store.
+    """
+
+    id: str
+    experiment_id: str
+    experiment: str
+    name: str
+    status: RunStatus
+    params: dict[str, str | float | int]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    job_id: str | None
+    model_id: str | None
+    inputs: dict[str, str]
+    artifacts: dict[str, str]
+    start_time: datetime
+    end_time: datetime | None
+
+
+@dataclass(frozen=True)
+class MetricPoint(_Record):
+    """One logged value of a metric series: ``value`` at ``step``, logged at ``timestamp``."""
+
+    key: str
+    value: float
+    step: int
+    timestamp: datetime
+
+
 __all__ = [
     "FINAL_JOB_STATUSES",
     "JOB_TRANSITIONS",
@@ -223,10 +285,14 @@ __all__ = [
     "Endpoint",
     "EndpointStatus",
     "Evaluation",
+    "Experiment",
     "Job",
     "JobStatus",
     "LineageEdge",
+    "MetricPoint",
     "Model",
     "ModelPackage",
     "ModelPackageGroup",
+    "Run",
+    "RunStatus",
 ]

@@ -5,6 +5,8 @@ fixture and subclasses the contract (as Optuna does with its storages).
 
 - :class:`StoreContract`: every :class:`~siklus.store.BaseStore` backend (SQLite and
   PostgreSQL through :class:`~siklus.store.get_store`, or your own).
+- :class:`TrackingContract`: the experiment-tracking half of the same backends
+  (experiments, runs, metric series, search).
 - :func:`postgres_test_url` / :func:`postgres_schema`: a PostgreSQL database for tests, a
   fresh schema per test, skipped with instructions when ``SIKLUS_TEST_POSTGRES_URL`` is
   unset or the server does not answer.
@@ -12,6 +14,7 @@ fixture and subclasses the contract (as Optuna does with its storages).
 This package needs pytest (``pip install 'siklus[dev]'``); production code never imports it.
 """
 
+from siklus.testing._search_cases import FILTER_CASES, random_filters, seed_runs
 from siklus.testing._store_contract import (
     POSTGRES_URL_ENV,
     StoreContract,
@@ -21,13 +24,18 @@ from siklus.testing._store_contract import (
     run_in_processes,
     sha,
 )
+from siklus.testing._tracking_contract import TrackingContract
 
 __all__ = [
+    "FILTER_CASES",
     "POSTGRES_URL_ENV",
     "StoreContract",
+    "TrackingContract",
     "open_store_in_child",
     "postgres_schema",
     "postgres_test_url",
+    "random_filters",
     "run_in_processes",
+    "seed_runs",
     "sha",
 ]

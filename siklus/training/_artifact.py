@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import skops.io as sio
 
-from siklus.exceptions import InvalidInput, UntrustedModel
+from siklus.exceptions import InvalidInput, InvalidParameter, UntrustedModel
 from siklus.store import Model, WorkspaceContext
 from siklus.training._signature import conform
 
@@ -129,6 +129,19 @@ class LoadedModel:
 
 
 def load_model(ctx: WorkspaceContext, model: Model) -> LoadedModel:
-    """Load a stored model (hash verified, types allow-listed)."""
+    """Load a stored model (hash verified, types allow-listed).
+
+    Raises:
+        InvalidParameter: The model is a folder written by a training script
+            (``"format": "directory"``), which siklus stores but cannot load or serve.
+    """
+    fmt = model.manifest.get("format", "skops")
+    if fmt != "skops":
+        raise InvalidParameter(
+            f"Model {model.id} ({model.name}) has format {fmt!r}: a folder written by a "
+            "training script, stored as a tar.gz artifact (sha256 "
+            f"{model.sha256}). siklus evaluates and serves only its own skops models; "
+            "unpack the archive and load it with the framework that wrote it."
+        )
     path = ctx.artifacts.local_path(model.sha256)
     return LoadedModel(model.id, load_estimator(path), dict(model.manifest))

@@ -27,6 +27,10 @@ ALIASES = {
 }
 
 
+#: Libraries siklus supports as optional extras: top-level module → extra name.
+OPTIONAL_LIBRARIES = {"lightgbm": "lightgbm", "xgboost": "xgboost"}
+
+
 def resolve_estimator_class(dotted: str) -> type[BaseEstimator]:
     """Import ``package.module.ClassName`` (or an alias) and check it is an estimator."""
     path = ALIASES.get(dotted, dotted)
@@ -40,6 +44,12 @@ def resolve_estimator_class(dotted: str) -> type[BaseEstimator]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
+        extra = OPTIONAL_LIBRARIES.get(module_name.partition(".")[0])
+        if extra is not None and isinstance(exc, ModuleNotFoundError):
+            raise InvalidParameter(
+                f"Estimator {dotted!r} needs {extra}, which is not installed for this "
+                f"Python. Install it with: pip install 'siklus[{extra}]'."
+            ) from None
         raise InvalidParameter(
             f"Unknown estimator {dotted!r}: module {module_name!r} cannot be imported ({exc})."
         ) from None

@@ -6,8 +6,10 @@ this folder on the child's PYTHONPATH.
 
 from __future__ import annotations
 
+import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 from siklus.exceptions import InvalidParameter
@@ -72,3 +74,50 @@ def allocate(ctx: Any) -> dict[str, Any]:
     # (a zero-filled allocation can stay untouched, lazily mapped pages).
     block = bytearray(b"\x01") * (ctx.parameters["mb"] * 2**20)
     return {"allocated_bytes": len(block)}
+
+
+def sleep_for(ctx: Any) -> dict[str, Any]:
+    time.sleep(ctx.parameters["seconds"])
+    return {}
+
+
+def meet(ctx: Any) -> dict[str, Any]:
+    """Wait until ``parameters["count"]`` jobs have arrived in ``parameters["folder"]``.
+
+    Every job that arrives must be running at the same time as the others, so this
+    returns only if the executor really runs them side by side.
+    """
+    folder = Path(ctx.parameters["folder"])
+    (folder / ctx.job_id).touch()
+    deadline = time.monotonic() + 30
+    while len(list(folder.iterdir())) < ctx.parameters["count"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the other jobs never ran alongside this one")
+        time.sleep(0.02)
+    return {}
+
+
+def hold_until_released(ctx: Any) -> dict[str, Any]:
+    print("holding", flush=True)
+    release = Path(ctx.parameters["release"])
+    deadline = time.monotonic() + 30
+    while not release.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError("never released")
+        time.sleep(0.02)
+    return {}
+
+
+ALLOCATION_ENV = (
+    "SIKLUS_NUM_CPUS", "SIKLUS_NUM_GPUS", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
+    "SIKLUS_EXECUTOR_CPUS",
+)  # fmt: skip
+
+
+def report_allocation(ctx: Any) -> dict[str, Any]:
+    return {
+        "env": {name: os.environ.get(name) for name in ALLOCATION_ENV},
+        "gpu_ids": list(ctx.allocation.gpu_ids),
+        "cpus": ctx.allocation.cpus,
+        "lease_fds": len(ctx.lease_fds),
+    }

@@ -77,6 +77,13 @@ def test_meter_counts_wall_time_from_process_start() -> None:
     assert 5.0 <= usage["wall_seconds"] < 60.0
 
 
+def test_meter_leaves_queued_time_out() -> None:
+    meter = Meter(process_started_at=time.time() - 10.0)
+    meter.exclude(8.0)  # what the job process does after waiting 8 s for capacity
+
+    assert 2.0 <= meter.usage()["wall_seconds"] < 30.0
+
+
 def test_read_log_whole_and_tail(tmp_path: Path) -> None:
     log = tmp_path / "log.txt"
     lines = [f"line {i}\n" for i in range(20_000)]  # larger than one read block

@@ -145,6 +145,14 @@ def test_pending_job_without_process(store: BaseStore) -> None:
     assert result.failure_reason.startswith("job process never started")
 
 
+def test_queued_job_with_a_live_process_is_left_pending(store: BaseStore) -> None:
+    # A job process waiting for capacity has recorded its pid but not claimed the job.
+    job = store.update_job(_job(store).id, pid=os.getpid(), pid_started_at=_me()[1],
+                           host=this_host())  # fmt: skip
+
+    assert reconcile(store, job, pending_timeout=0.0) == job
+
+
 def test_pending_job_whose_process_died(store: BaseStore) -> None:
     pid, started_at = _dead_pid()
     job = store.update_job(_job(store).id, pid=pid, pid_started_at=started_at, host=this_host())

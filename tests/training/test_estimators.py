@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 
@@ -41,3 +43,11 @@ def test_bad_hyperparameter_value_uses_sklearn_validation():
         make_estimator("sklearn.ensemble.RandomForestClassifier", {"n_estimators": -3})
     with pytest.raises(InvalidParameter, match="penalty"):
         make_estimator("sklearn.linear_model.LogisticRegression", {"penalty": "l7"})
+
+
+@pytest.mark.parametrize("name", ["lightgbm.LGBMClassifier", "xgboost.XGBRegressor"])
+def test_missing_optional_library_names_the_extra(name, monkeypatch):
+    library = name.partition(".")[0]
+    monkeypatch.setitem(sys.modules, library, None)  # as if not installed
+    with pytest.raises(InvalidParameter, match=rf"pip install 'siklus\[{library}\]'"):
+        make_estimator(name)

@@ -3,6 +3,8 @@
 Every ``get_store`` call checks the schema revision with one cheap query; only a database
 behind ``HEAD_REVISION`` runs Alembic, under a lock (a file lock beside a SQLite file, an
 advisory lock on PostgreSQL) so two processes starting at once never migrate twice.
+Alembic itself is imported only then: every process that opens an up-to-date store (a
+job, a training script logging metrics, the CLI) skips its import.
 """
 
 from __future__ import annotations
@@ -11,19 +13,23 @@ import contextlib
 import fcntl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 #: The newest migration; tests check it matches the scripts in ``migrations/versions``.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x5111C005
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -68,5 +74,16 @@ def upgrade_to_head(engine: sa.Engine) -> None:
     with _migration_lock(engine):
         if current_revision(engine) == HEAD_REVISION:
             return
+        from alembic import command
+
         with engine.begin() as conn:
             command.upgrade(alembic_config(conn), "head")
+
+
+def __getattr__(name: str) -> Any:
+    """``migrate.command``: Alembic's command module, imported on first use."""
+    if name == "command":
+        from alembic import command
+
+        return command
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -180,3 +180,60 @@ class LineageEdgeRow(Base):
     target_id: Mapped[str] = mapped_column(sa.String(200), index=True)
     relation: Mapped[str] = mapped_column(sa.String(40))
     created_at: Mapped[datetime]
+
+
+class ExperimentRow(Base):
+    __tablename__ = "experiments"
+    __table_args__ = (sa.UniqueConstraint("name", name="uq_experiments_name"),)
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    tags: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class RunRow(Base):
+    """One run. Its latest metrics, params and tags are JSON columns on the row itself.
+
+    Search reads one row per run (no joins, no per-key side tables), which keeps a
+    filtered, sorted search over tens of thousands of runs in milliseconds; the full
+    series live in ``run_metrics``.
+    """
+
+    __tablename__ = "runs"
+    __table_args__ = (sa.Index("ix_runs_experiment_id_start_time", "experiment_id", "start_time"),)
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    experiment_id: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("experiments.id"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    params: Mapped[dict[str, Any]]
+    metrics: Mapped[dict[str, Any]]
+    tags: Mapped[dict[str, Any]]
+    inputs: Mapped[dict[str, Any]]
+    artifacts: Mapped[dict[str, Any]]
+    job_id: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    model_id: Mapped[str | None] = mapped_column(sa.String(40))
+    start_time: Mapped[datetime] = mapped_column(index=True)
+    end_time: Mapped[datetime | None]
+
+
+class MetricRow(Base):
+    """One point of a metric series; the one high-volume table of the store.
+
+    ``timestamp`` is seconds since the epoch (a float is the cheapest thing to write
+    and to index); NaN values are stored as NULL, which SQLite would do anyway.
+    """
+
+    __tablename__ = "run_metrics"
+    __table_args__ = (sa.Index("ix_run_metrics_run_id_key_step", "run_id", "key", "step"),)
+
+    # INTEGER on SQLite so the id is the rowid (cheapest insert); BIGINT elsewhere.
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    run_id: Mapped[str] = mapped_column(sa.String(40), sa.ForeignKey("runs.id"))
+    key: Mapped[str] = mapped_column(sa.String(250))
+    value: Mapped[float | None] = mapped_column(sa.Float)
+    step: Mapped[int] = mapped_column(sa.BigInteger)
+    timestamp: Mapped[float] = mapped_column(sa.Float)
