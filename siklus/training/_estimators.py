@@ -86,8 +86,10 @@ def make_estimator(dotted: str, hyperparameters: dict[str, Any] | None = None) -
             f"Unknown hyperparameter(s) {unknown} for {cls.__name__}; valid names: {sorted(valid)}."
         )
     estimator.set_params(**params)
+    # scikit-learn's own estimators declare constraints; third-party ones (LightGBM,
+    # XGBoost) inherit _validate_params without them and check values at fit time.
     validate = getattr(estimator, "_validate_params", None)
-    if callable(validate):
+    if callable(validate) and hasattr(estimator, "_parameter_constraints"):
         try:
             validate()
         except (ValueError, TypeError) as exc:
