@@ -22,7 +22,7 @@ from siklus.jobs._entrypoint import load_entrypoint, parse_entrypoint
 from siklus.jobs._errors import JobStopped, JobTimeout, raise_for_status
 from siklus.jobs._local import LocalExecutor
 from siklus.jobs._metering import Meter
-from siklus.jobs._process import process_alive, process_create_time
+from siklus.jobs._process import process_alive, process_create_time, signal_group
 from siklus.jobs._reconcile import PENDING_TIMEOUT_S, reconcile
 from siklus.jobs._resources import RESOURCE_KEYS, Capacity, ResourceRequest
 from siklus.jobs._spec import JobSpec
@@ -48,4 +48,5 @@ __all__ = [
     "process_create_time",
     "raise_for_status",
     "reconcile",
+    "signal_group",
 ]

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from siklus.jobs import process_alive
+from siklus.jobs import process_alive, signal_group
 
 #: How much of the end of a server log an error message quotes.
 _TAIL_BYTES = 8192
@@ -62,9 +62,9 @@ def stop_server(pid: int | None, started_at: float | None, *, grace_seconds: flo
     """
     if pid is None or not process_alive(pid, started_at):
         return False
-    _signal(pid, signal.SIGTERM)
+    signal_group(pid, signal.SIGTERM)
     if not _wait_gone(pid, started_at, grace_seconds):
-        _signal(pid, signal.SIGKILL)
+        signal_group(pid, signal.SIGKILL)
         _wait_gone(pid, started_at, 5.0)
     return True
 
@@ -76,17 +76,6 @@ def _wait_gone(pid: int, started_at: float | None, timeout: float) -> bool:
             return False
         time.sleep(0.05)
     return True
-
-
-def _signal(pid: int, sig: signal.Signals) -> None:
-    """Signal the server's process group (it leads one), or the pid alone if it does not."""
-    try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def log_tail(path: str | os.PathLike[str] | None, lines: int = 15) -> str:
