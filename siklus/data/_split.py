@@ -8,7 +8,6 @@ came from. The split is seeded: the same source and seed always give the same pa
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from siklus.data._datasets import frame_to_table, read_frame, store_table
 from siklus.exceptions import InvalidParameter
@@ -50,6 +49,10 @@ def split_dataset(
     Returns:
         ``{"train": ..., "validation": ..., "test": ...}``.
     """
+    # Imported here: scikit-learn takes ~1.4 s to import and most users of siklus.data
+    # (recipe and profile jobs) never split.
+    from sklearn.model_selection import train_test_split
+
     _check_fractions(fractions)
     source, frame = read_frame(ctx, ref)
     if stratify is not None and stratify not in frame.columns:
