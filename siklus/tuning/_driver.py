@@ -28,7 +28,6 @@ from siklus.jobs import LocalExecutor
 from siklus.store import WorkspaceContext
 from siklus.tuning._completion import Completion
 from siklus.tuning._config import TuningConfig
-from siklus.tuning._runs import runs_unavailable
 from siklus.tuning._strategies import make_pruner, make_sampler
 from siklus.tuning._trials import (
     COMPLETED,
@@ -106,8 +105,6 @@ class TuningDriver:
                 self.ctx, self.config.warm_start, self.config.space, self.log
             )
             self.study.add_trials(trials)
-        if runs_unavailable():
-            self.log.warning("trials are not recorded as runs: %s", runs_unavailable())
         self.publish()
         running: dict[Future[None], tuple[TrialRecord, Trial]] = {}
         pool = ThreadPoolExecutor(self.config.max_parallel_jobs, thread_name_prefix="siklus-trial")
@@ -220,7 +217,7 @@ class TuningDriver:
                 },
                 "stop_reason": self.stop_reason,
                 "warm_start": self.warm_start,
-                "runs_recorded": runs_unavailable() is None,
+                "runs_recorded": True,
                 "trials": trials,
             }
 

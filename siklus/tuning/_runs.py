@@ -7,34 +7,16 @@ series over the budget), the trial's model, and status Completed (also for a pru
 trial: it ended as designed), Failed, or Killed when it was stopped with the tuning job.
 
 Everything goes through :func:`start_trial_run` and :class:`TrialRun`, so the rest of the
-package does not depend on the tracking API's details. If ``siklus.experiments`` cannot
-be imported (it is built alongside this package), trials are not recorded as runs and
-:func:`runs_unavailable` says why; nothing else is skipped.
+package does not depend on the tracking API's details.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from siklus.experiments import start_run
 from siklus.store import WorkspaceContext
-
-StartRun = Callable[..., Any]
-
-start_run: StartRun | None
-_import_error: str | None = None
-try:
-    from siklus.experiments import start_run
-except ImportError as exc:  # TODO: remove this fallback once siklus.experiments exists
-    start_run = None
-    _import_error = str(exc)
-
-
-def runs_unavailable() -> str | None:
-    """Why trials are not recorded as runs, or None when they are."""
-    if start_run is not None:
-        return None
-    return f"siklus.experiments cannot be imported ({_import_error})"
 
 
 class TrialRun:
@@ -90,8 +72,6 @@ def start_trial_run(
     tags: Mapping[str, str],
 ) -> TrialRun:
     """Start run ``trial-<number>`` in ``experiment`` for the trial's training job."""
-    if start_run is None:
-        return TrialRun(None)
     active = start_run(
         experiment,
         name=f"trial-{number}",
@@ -104,4 +84,4 @@ def start_trial_run(
     return TrialRun(active)
 
 
-__all__ = ["TrialRun", "runs_unavailable", "start_trial_run"]
+__all__ = ["TrialRun", "start_trial_run"]
