@@ -31,13 +31,16 @@ class _Located:
     column: str | None
     row: int | None
 
-    def _locate(
+    def __init__(
         self,
-        step: int | None,
-        step_name: str | None,
-        column: str | None,
-        row: int | None,
+        message: str,
+        *,
+        step: int | None = None,
+        step_name: str | None = None,
+        column: str | None = None,
+        row: int | None = None,
     ) -> None:
+        super().__init__(message)  # type: ignore[call-arg]  # the SiklusError of the subclass
         self.step = step
         self.step_name = step_name
         self.column = column
@@ -54,18 +57,6 @@ class RecipeError(_Located, InvalidParameter):
         row: Always None here; data errors use :class:`RecipeDataError`.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        step: int | None = None,
-        step_name: str | None = None,
-        column: str | None = None,
-        row: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self._locate(step, step_name, column, row)
-
 
 class RecipeDataError(_Located, InvalidInput):
     """The data cannot go through the recipe: a malformed CSV line, a failing cast.
@@ -76,18 +67,6 @@ class RecipeDataError(_Located, InvalidInput):
         column: The column at fault, when known.
         row: 1-based data row (not counting a CSV header), when known.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        step: int | None = None,
-        step_name: str | None = None,
-        column: str | None = None,
-        row: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self._locate(step, step_name, column, row)
 
 
 _LOCATED: dict[str, type[RecipeError | RecipeDataError]] = {

@@ -63,6 +63,17 @@ def _scale(spread: float | None) -> float:
     return 1.0 if spread is None or spread == 0 else float(spread)
 
 
+def _center_and_scale(
+    step: PerColumnStatistics, frame: Frame, learned: Mapping[str, tuple[float, float]]
+) -> str:
+    """Replace each column by ``(x - center) / scale`` with its learned pair."""
+    out = {}
+    for column, (center, scale) in learned.items():
+        x = f"CAST({ident(column)} AS DOUBLE)"
+        out[column] = f"(({x} - {literal(float(center))}) / {literal(scale)})"
+    return step.rewrite(frame, out)
+
+
 @register
 class ScaleStandard(PerColumnStatistics):
     """Standardise: (x - mean) / standard deviation, both learned."""
@@ -79,14 +90,17 @@ class ScaleStandard(PerColumnStatistics):
         return {"mean": f"avg({x})", "std": f"{std}({x})"}
 
     def sql(self, frame: Frame, state: Mapping[str, Any]) -> str:
-        out = {}
-        for column in self.targets:
-            learned = state["columns"][column]
-            center = learned["mean"] if self.with_mean else 0.0
-            scale = _scale(learned["std"]) if self.with_std else 1.0
-            x = f"CAST({ident(column)} AS DOUBLE)"
-            out[column] = f"(({x} - {literal(float(center))}) / {literal(scale)})"
-        return self.rewrite(frame, out)
+        return _center_and_scale(
+            self,
+            frame,
+            {
+                column: (
+                    learned["mean"] if self.with_mean else 0.0,
+                    _scale(learned["std"]) if self.with_std else 1.0,
+                )
+                for column, learned in ((c, state["columns"][c]) for c in self.targets)
+            },
+        )
 
 
 @register
@@ -154,14 +168,17 @@ class ScaleRobust(PerColumnStatistics):
         }
 
     def sql(self, frame: Frame, state: Mapping[str, Any]) -> str:
-        out = {}
-        for column in self.targets:
-            learned = state["columns"][column]
-            center = learned["median"] if self.with_centering else 0.0
-            scale = _scale(learned["high"] - learned["low"]) if self.with_scaling else 1.0
-            x = f"CAST({ident(column)} AS DOUBLE)"
-            out[column] = f"(({x} - {literal(float(center))}) / {literal(scale)})"
-        return self.rewrite(frame, out)
+        return _center_and_scale(
+            self,
+            frame,
+            {
+                column: (
+                    learned["median"] if self.with_centering else 0.0,
+                    _scale(learned["high"] - learned["low"]) if self.with_scaling else 1.0,
+                )
+                for column, learned in ((c, state["columns"][c]) for c in self.targets)
+            },
+        )
 
 
 @register
