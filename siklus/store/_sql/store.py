@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,11 +52,35 @@ def new_id(prefix: str) -> str:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # busy_timeout first, so that everything after it waits for a lock instead of failing.
     cursor.execute("PRAGMA busy_timeout=60000")
+    _enable_wal(cursor)
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _enable_wal(cursor: Any, attempts: int = 200) -> None:
+    """Switch a SQLite database to WAL once; later connections only read the mode.
+
+    Switching needs an exclusive lock, and when several processes open a new database at
+    the same moment SQLite can answer "database is locked" without consulting the busy
+    handler. The mode is persistent, so the switch is retried briefly until one opener
+    has made it.
+    """
+    for attempt in range(attempts):
+        try:
+            (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 def _begin_immediate(conn: sa.Connection) -> None:
