@@ -36,6 +36,7 @@ demo: venv
 # scripts/start-postgres.sh (best effort, never fails) starts a local server and writes
 # its URL to $(POSTGRES_URL_FILE). Without one, the PostgreSQL tests are skipped.
 test: venv
+	@bash scripts/ensure-redis.sh || true
 	@if [ -z "$${SIKLUS_TEST_POSTGRES_URL:-}" ]; then bash scripts/start-postgres.sh || true; fi
 	@if [ -z "$${SIKLUS_TEST_POSTGRES_URL:-}" ] && [ -s $(POSTGRES_URL_FILE) ]; then \
 		SIKLUS_TEST_POSTGRES_URL="$$(cat $(POSTGRES_URL_FILE))"; \

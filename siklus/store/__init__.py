@@ -10,6 +10,7 @@ from siklus.exceptions import InvalidParameter
 from siklus.store._base import BaseStore
 from siklus.store._context import WorkspaceContext
 from siklus.store._filter import OrderBy, RunFilter, parse_order_by, parse_run_filter
+from siklus.store._resources_base import ResourceStore
 from siklus.store._run_values import (
     check_key,
     metric_step,
@@ -31,10 +32,13 @@ from siklus.store.records import (
     Job,
     JobStatus,
     LineageEdge,
+    MetricDatum,
     MetricPoint,
     Model,
     ModelPackage,
     ModelPackageGroup,
+    Resource,
+    ResourceEvent,
     Run,
     RunStatus,
 )
@@ -82,12 +86,16 @@ __all__ = [
     "Job",
     "JobStatus",
     "LineageEdge",
+    "MetricDatum",
     "MetricPoint",
     "MetricTuple",
     "Model",
     "ModelPackage",
     "ModelPackageGroup",
     "OrderBy",
+    "Resource",
+    "ResourceEvent",
+    "ResourceStore",
     "Run",
     "RunFilter",
     "RunStatus",

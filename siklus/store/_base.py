@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 from typing import Any, Literal
 
+from siklus.store._resources_base import ResourceStore
 from siklus.store._tracking_base import TrackingStore
 from siklus.store.records import (
     ApprovalStatus,
@@ -33,7 +34,7 @@ from siklus.store.records import (
 )
 
 
-class BaseStore(TrackingStore):
+class BaseStore(TrackingStore, ResourceStore):
     """Where siklus keeps what it knows about datasets, jobs, models and endpoints.
 
     Experiments, runs and metric series are the other half of the contract, in

@@ -296,3 +296,44 @@ __all__ = [
     "Run",
     "RunStatus",
 ]
+
+
+@dataclass(frozen=True)
+class Resource(_Record):
+    """A named, revisioned JSON document of one ``kind`` (a catalog table, an endpoint
+    config, a monitoring schedule, an alarm, a pipeline definition…).
+
+    ``revision`` starts at 1 and grows by one on every write, so a writer can update
+    only what it read (optimistic concurrency: ``put_resource(..., expected_revision=)``).
+    """
+
+    kind: str
+    name: str
+    revision: int
+    body: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ResourceEvent(_Record):
+    """One entry of a resource's append-only history (a table version, an alarm state
+    change, a pipeline step transition). ``seq`` orders all events of the store."""
+
+    seq: int
+    kind: str
+    name: str
+    body: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MetricDatum(_Record):
+    """One point of a CloudWatch-style metric series: ``namespace``/``metric`` plus
+    exact-match ``dimensions``; ``timestamp`` is seconds since the epoch."""
+
+    namespace: str
+    metric: str
+    dimensions: dict[str, str]
+    timestamp: float
+    value: float

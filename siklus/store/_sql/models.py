@@ -237,3 +237,59 @@ class MetricRow(Base):
     value: Mapped[float | None] = mapped_column(sa.Float)
     step: Mapped[int] = mapped_column(sa.BigInteger)
     timestamp: Mapped[float] = mapped_column(sa.Float)
+
+
+class ResourceRow(Base):
+    """A ``(kind, name)`` JSON document with an optimistic-concurrency revision."""
+
+    __tablename__ = "resources"
+
+    kind: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(400), primary_key=True)
+    revision: Mapped[int] = mapped_column(sa.Integer)
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ResourceEventRow(Base):
+    """Append-only history entries of resources."""
+
+    __tablename__ = "resource_events"
+    __table_args__ = (sa.Index("ix_resource_events_kind_name_id", "kind", "name", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(100))
+    name: Mapped[str] = mapped_column(sa.String(400))
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class ClaimRow(Base):
+    """A key taken once: the primary key makes the second insert fail on every backend."""
+
+    __tablename__ = "claims"
+
+    key: Mapped[str] = mapped_column(sa.String(400), primary_key=True)
+    owner: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+
+
+class MetricDataRow(Base):
+    """One point of a CloudWatch-style metric series (monitoring, endpoints, alarms)."""
+
+    __tablename__ = "metric_data"
+    __table_args__ = (
+        sa.Index("ix_metric_data_series_time", "namespace", "metric", "dimensions", "timestamp"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    namespace: Mapped[str] = mapped_column(sa.String(200))
+    metric: Mapped[str] = mapped_column(sa.String(250))
+    dimensions: Mapped[str] = mapped_column(sa.String(1000))
+    timestamp: Mapped[float] = mapped_column(sa.Float)
+    value: Mapped[float] = mapped_column(sa.Float)

@@ -27,6 +27,7 @@ from siklus.store._base import BaseStore
 from siklus.store._sql import models as m
 from siklus.store._sql.fork import forget_connections_after_fork
 from siklus.store._sql.migrate import upgrade_to_head
+from siklus.store._sql.resources import ResourceMixin
 from siklus.store._sql.tracking import TrackingMixin
 from siklus.store.records import (
     JOB_TRANSITIONS,
@@ -250,7 +251,7 @@ def _to_edge(row: m.LineageEdgeRow) -> LineageEdge:
     )
 
 
-class SqlStore(TrackingMixin, BaseStore):
+class SqlStore(TrackingMixin, ResourceMixin, BaseStore):
     """Metadata store on any SQLAlchemy database; see :class:`BaseStore` for the contract.
 
     Experiments, runs and metric series are implemented in
