@@ -105,6 +105,24 @@ SETTINGS: dict[str, Setting] = {
             "After asking a job to stop (SIGTERM), seconds before it is killed (SIGKILL).",
         ),
         Setting(
+            "executor_cpus",
+            int,
+            None,
+            "CPU cores the local job executor hands out; default: all cores of the machine.",
+        ),
+        Setting(
+            "executor_memory_mb",
+            int,
+            None,
+            "Memory (MiB) the local job executor hands out; default: the machine's RAM.",
+        ),
+        Setting(
+            "executor_gpus",
+            int,
+            None,
+            "GPUs the local job executor hands out; default: those nvidia-smi lists.",
+        ),
+        Setting(
             "progress",
             _bool,
             True,

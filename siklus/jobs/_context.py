@@ -116,5 +116,14 @@ class JobContext:
         """
         return self.stop_flag.check()
 
+    def record_outputs(self, outputs: dict[str, Any]) -> None:
+        """Store ``outputs`` on the job now, before it ends (progress, partial results).
+
+        They survive a failure or a stop: the job ends with them unless the entrypoint
+        returns other outputs. A resumable job (a batch transform) records its progress
+        here, so whoever resumes it can read where it got to.
+        """
+        self.workspace.store.update_job(self.job.id, outputs=dict(outputs))
+
 
 __all__ = ["JobContext", "StopFlag", "job_dir_for"]

@@ -24,7 +24,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from types import FrameType
 from typing import Any
@@ -48,7 +48,9 @@ _STORE_LOOK_S = 1.0  # how often a queued job checks whether it was stopped
 class _Outcome:
     status: JobStatus
     reason: str | None = None
-    outputs: dict[str, Any] = field(default_factory=dict)
+    #: None keeps whatever the job recorded while running (``store.update_job(outputs=)``),
+    #: e.g. the progress of a job that failed or was stopped half-way.
+    outputs: dict[str, Any] | None = None
 
 
 def _on_sigterm(flag: StopFlag, _signum: int, _frame: FrameType | None) -> None:
@@ -123,9 +125,8 @@ def _finish(
     try:
         # Usage goes in the same transaction as the final status: a finished job always
         # has its metering, and nobody sees one without the other.
-        store.transition_job(
-            job_id, outcome.status, failure_reason=reason, outputs=outcome.outputs, **usage
-        )
+        final = {} if outcome.outputs is None else {"outputs": outcome.outputs}
+        store.transition_job(job_id, outcome.status, failure_reason=reason, **final, **usage)
     except InvalidState as exc:
         log.warning("Could not record the result (%s): %s", outcome.status.value, exc)
         return 1

@@ -31,6 +31,11 @@ def fail(ctx: Any) -> None:
     raise ValueError("boom")
 
 
+def record_then_fail(ctx: Any) -> None:
+    ctx.record_outputs({"chunks_done": 3})
+    raise ValueError("boom after progress")
+
+
 def fail_with_siklus_error(ctx: Any) -> None:
     raise InvalidParameter("Column 'age' is missing; add it to the dataset.")
 

@@ -94,6 +94,14 @@ def test_failing_job_records_reason_and_traceback(executor: LocalExecutor) -> No
     assert str(job.log_path) in str(info.value)
 
 
+def test_outputs_recorded_while_running_survive_a_failure(executor: LocalExecutor) -> None:
+    job = executor.run(spec("record_then_fail"), timeout=30)
+
+    assert job.status == JobStatus.FAILED
+    assert job.failure_reason == "ValueError: boom after progress"
+    assert job.outputs == {"chunks_done": 3}
+
+
 def test_siklus_error_reason_is_its_message(executor: LocalExecutor) -> None:
     job = executor.run(spec("fail_with_siklus_error"), timeout=30)
 
