@@ -37,6 +37,7 @@ demo: venv
 # its URL to $(POSTGRES_URL_FILE). Without one, the PostgreSQL tests are skipped.
 test: venv
 	@bash scripts/ensure-redis.sh || true
+	@bash scripts/ensure-chromium.sh || true
 	@if [ -z "$${SIKLUS_TEST_POSTGRES_URL:-}" ]; then bash scripts/start-postgres.sh || true; fi
 	@if [ -z "$${SIKLUS_TEST_POSTGRES_URL:-}" ] && [ -s $(POSTGRES_URL_FILE) ]; then \
 		SIKLUS_TEST_POSTGRES_URL="$$(cat $(POSTGRES_URL_FILE))"; \

@@ -13,11 +13,13 @@ fixture and subclasses the contract (as Optuna does with its storages).
   fresh schema per test, skipped with instructions when ``SIKLUS_TEST_POSTGRES_URL`` is
   unset or the server does not answer.
 
+- :func:`browser_probe`: render an HTML page in headless Chromium and measure it.
 - :func:`redis_server_url`: a throwaway redis-server on a free port.
 
 This package needs pytest (``pip install 'siklus[dev]'``); production code never imports it.
 """
 
+from siklus.testing._browser import browser_probe, find_browser
 from siklus.testing._redis import redis_server_url
 from siklus.testing._resource_contract import ResourceContract
 from siklus.testing._search_cases import FILTER_CASES, random_filters, seed_runs
@@ -38,6 +40,8 @@ __all__ = [
     "ResourceContract",
     "StoreContract",
     "TrackingContract",
+    "browser_probe",
+    "find_browser",
     "open_store_in_child",
     "postgres_schema",
     "postgres_test_url",

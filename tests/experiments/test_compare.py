@@ -82,3 +82,18 @@ def test_report_without_series_or_params_still_renders(ws: WorkspaceContext) -> 
     comparison = compare_runs([run.run_id], metric="accuracy", ctx=ws)
     html = render_report(comparison, {}, title="One run")
     assert "<h1>One run</h1>" in html and html.count("<svg") == 1
+
+
+def test_report_renders_in_a_real_browser(ws: WorkspaceContext, tmp_path: Path) -> None:
+    from siklus.testing import browser_probe
+
+    ids = _three_runs(ws)
+    comparison = compare_runs(experiment="cmp", metric="accuracy", ctx=ws)
+    seen = browser_probe(write_report(comparison, tmp_path / "report.html", ctx=ws))
+    assert seen["errors"] == []
+    assert len(seen["svgs"]) == 3
+    for svg in seen["svgs"]:
+        assert svg["width"] > 100 and svg["height"] > 50 and svg["shapes"] > 3
+    assert "low <b>&" in seen["text"]
+    for run_id in ids:
+        assert run_id in seen["text"]

@@ -88,3 +88,18 @@ def test_overview_and_warnings_are_shown(page: str):
     assert ">200</b><span>rows</span>" in page
     assert "constant" in page and "high correlation" in page
     assert "2024-01-01" in page  # time axis labelled as dates
+
+
+def test_renders_in_a_real_browser(page: str, tmp_path_factory: pytest.TempPathFactory):
+    from siklus.testing import browser_probe
+
+    path = tmp_path_factory.mktemp("browser") / "profile.html"
+    path.write_text(page, encoding="utf-8")
+    seen = browser_probe(path)
+    assert seen["errors"] == []
+    assert seen["svgs"], "the profile shows charts"
+    for svg in seen["svgs"]:
+        assert svg["width"] > 50 and svg["height"] > 20 and svg["shapes"] > 0
+    for column in ("x", "y", 'odd <b>"name"</b> & co', "when", "same"):
+        assert column in seen["text"]  # escaped in the source, shown literally
+    assert seen["bodyWidth"] <= 1280, "nothing overflows a normal window sideways"
