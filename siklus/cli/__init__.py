@@ -34,6 +34,10 @@ def _register_commands() -> None:
     data.app.command("check")(quality.check)
     data.app.command("pii")(quality.pii)
     data.app.command("select-features")(quality.select_features)
+    from siklus.cli import catalog, etl
+
+    etl.register(data.app)
+    catalog.register(data.app)
     app.add_typer(data.app, name="data")
     app.add_typer(models.app, name="models")
     app.add_typer(endpoints.app, name="endpoints")

@@ -1,0 +1,135 @@
+"""Write loaded rows as one new dataset version: previous version + new parts.
+
+Every load stages its input as Parquet *parts* in a scratch folder. Here DuckDB unions
+them by column name (after the rows of the version being appended to, if any) and the
+result is streamed, batch by batch, into one Parquet file with fixed writer options, so
+the same rows always give the same bytes and therefore the same dataset version. Only a
+complete file is recorded; a failure anywhere leaves no version behind.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from siklus.data.etl._read import sql_text
+from siklus.data.recipes import default_memory_limit, store_parquet_file
+from siklus.exceptions import InvalidInput
+from siklus.store import DatasetVersion, WorkspaceContext
+
+#: Rows per Arrow batch (and Parquet row group) of the output; fixed so output is stable.
+BATCH_ROWS = 122_880
+
+
+@contextmanager
+def scratch_dir(ctx: WorkspaceContext, where: Path | None = None) -> Iterator[Path]:
+    """A private temporary folder under the workspace, removed in every outcome."""
+    base = where if where is not None else ctx.state_dir
+    base.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=base, prefix=".etl-") as tmp:
+        yield Path(tmp)
+
+
+def connect(scratch: Path, *, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that spills to ``scratch`` beyond its memory limit."""
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = {sql_text(memory_limit or default_memory_limit())}")
+    con.execute(f"SET temp_directory = {sql_text(str(scratch / 'spill'))}")
+    con.execute("SET preserve_insertion_order = true")
+    return con
+
+
+def _rebatch(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.Table]:
+    """Tables of exactly ``size`` rows (the last one shorter), whatever batches come in.
+
+    The Parquet row groups then do not depend on how the input was split into files or
+    chunks, so the same rows give the same bytes.
+    """
+    held: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        held.append(batch)
+        count += batch.num_rows
+        while count >= size:
+            table = pa.Table.from_batches(held)
+            yield table.slice(0, size).combine_chunks()
+            rest = table.slice(size)
+            held, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(held).combine_chunks()
+
+
+def write_union(con: duckdb.DuckDBPyConnection, sources: Sequence[Path], target: Path) -> int:
+    """Union ``sources`` (Parquet files, in order) by column name into ``target``.
+
+    Returns:
+        Rows written.
+
+    Raises:
+        InvalidInput: A column has types that cannot be reconciled across the inputs.
+    """
+    files = "[" + ", ".join(sql_text(str(p)) for p in sources) + "]"
+    rows = 0
+    try:
+        reader = con.sql(
+            f"SELECT * FROM read_parquet({files}, union_by_name = true)"
+        ).to_arrow_reader(BATCH_ROWS)
+        with pq.ParquetWriter(
+            target, reader.schema, compression="zstd", write_statistics=True, store_schema=False
+        ) as writer:
+            for table in _rebatch(reader, BATCH_ROWS):
+                writer.write_table(table, row_group_size=BATCH_ROWS)
+                rows += table.num_rows
+    except (duckdb.Error, pa.ArrowInvalid) as exc:
+        if isinstance(exc, duckdb.InterruptException):
+            raise
+        raise InvalidInput(
+            f"The new rows do not fit together with the existing ones: {str(exc).splitlines()[0]}."
+            " A column changed its type between inputs; cast it upstream or load into a new "
+            "dataset."
+        ) from None
+    return rows
+
+
+def append_version(
+    ctx: WorkspaceContext,
+    con: duckdb.DuckDBPyConnection,
+    scratch: Path,
+    parts: Sequence[Path],
+    dataset: str,
+    *,
+    previous: DatasetVersion | None,
+    source: str,
+    tags: dict[str, str] | None = None,
+    lineage: Callable[[DatasetVersion], None] | None = None,
+) -> tuple[DatasetVersion, bool]:
+    """Store ``previous``'s rows followed by the rows of ``parts`` as a version of ``dataset``.
+
+    Returns:
+        ``(version, created)``; ``created`` is False when identical content existed.
+    """
+    inputs = ([ctx.artifacts.local_path(previous.sha256)] if previous else []) + list(parts)
+    output = scratch / f".output-{uuid.uuid4().hex}.parquet"
+    try:
+        write_union(con, inputs, output)
+        version, created = store_parquet_file(
+            ctx, output, dataset, source=source,
+            parent_id=previous.id if previous else None, tags=tags,
+        )  # fmt: skip
+    finally:
+        output.unlink(missing_ok=True)
+    if previous is not None and previous.id != version.id:
+        ctx.store.add_lineage(("dataset", previous.id), ("dataset", version.id), "appended")
+    if lineage is not None:
+        lineage(version)
+    return version, created
+
+
+__all__ = ["BATCH_ROWS", "append_version", "connect", "scratch_dir", "write_union"]
