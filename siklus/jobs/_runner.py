@@ -217,6 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     workspace = WorkspaceContext.open()
     store = workspace.store
     job = store.get_job(job_id)
+    # What the job writes (datasets, models, trial jobs) carries the job's tags, e.g. the
+    # project's cost-allocation tags the submitter attached.
+    workspace = workspace.child(tags=workspace.with_tags(job.tags))
     if job.status != JobStatus.PENDING:
         log.info("Job %s is %s, not Pending (stopped before it started): not running it.",
                  job_id, job.status.value)  # fmt: skip

@@ -31,6 +31,10 @@ def fail(ctx: Any) -> None:
     raise ValueError("boom")
 
 
+def report_tags(ctx: Any) -> dict[str, Any]:
+    return {"tags": ctx.workspace.tags}
+
+
 def record_then_fail(ctx: Any) -> None:
     ctx.record_outputs({"chunks_done": 3})
     raise ValueError("boom after progress")

@@ -94,6 +94,12 @@ def test_failing_job_records_reason_and_traceback(executor: LocalExecutor) -> No
     assert str(job.log_path) in str(info.value)
 
 
+def test_the_job_workspace_carries_the_job_tags(executor: LocalExecutor) -> None:
+    job = executor.run(spec("report_tags", tags={"owner": "ana"}), timeout=30)
+
+    assert job.outputs["tags"] == {"team": "ml", "owner": "ana"}
+
+
 def test_outputs_recorded_while_running_survive_a_failure(executor: LocalExecutor) -> None:
     job = executor.run(spec("record_then_fail"), timeout=30)
 
