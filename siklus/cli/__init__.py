@@ -48,6 +48,11 @@ def _register_commands() -> None:
 
     app.command("tune")(tuning.tune)
     app.add_typer(tuning.app, name="tuning-jobs")
+    from siklus.cli import alarms, monitor, scheduler
+
+    app.add_typer(monitor.app, name="monitor")
+    app.add_typer(alarms.app, name="alarms")
+    scheduler.register(app)  # `siklus scheduler`, `siklus monitor schedule|retrain`
     _registered = True
 
 
