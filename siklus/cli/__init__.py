@@ -53,6 +53,9 @@ def _register_commands() -> None:
     app.add_typer(monitor.app, name="monitor")
     app.add_typer(alarms.app, name="alarms")
     scheduler.register(app)  # `siklus scheduler`, `siklus monitor schedule|retrain`
+    from siklus.cli import recommend
+
+    app.command("recommend")(recommend.recommend)
     _registered = True
 
 

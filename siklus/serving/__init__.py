@@ -1,8 +1,12 @@
 """Serving: real-time HTTP endpoints for registered models.
 
-An endpoint is a detached server process (Starlette on uvicorn) that loads one model
-package version and answers ``GET /ping`` and ``POST /invocations`` (JSON or CSV) on
-``endpoint_host`` (127.0.0.1 unless configured otherwise). Only this package knows HTTP.
+An endpoint is a supervisor process that owns a socket on ``endpoint_host`` (127.0.0.1
+unless configured otherwise) and forks worker processes (uvicorn) that answer
+``GET /ping`` and ``POST /invocations`` (JSON, CSV or Parquet). Its config has one or
+more production variants with traffic weights, an optional shadow variant, data capture
+and autoscaling; :func:`update_endpoint` rolls a new config out blue/green without
+dropping a request. Concurrent single-row requests are micro-batched into one predict
+call. Only this package knows HTTP. See ``docs/serving.md``.
 
 Example:
     >>> from siklus.serving import create_endpoint, invoke_endpoint, delete_endpoint
@@ -13,27 +17,52 @@ Example:
 
 from __future__ import annotations
 
-from siklus.serving._app import create_app
+from siklus.serving._app import build_app, create_app
+from siklus.serving._config import (
+    Autoscaling,
+    EndpointConfig,
+    VariantSpec,
+    parse_variant_option,
+)
 from siklus.serving._endpoints import (
     create_endpoint,
     delete_endpoint,
     describe_endpoint,
+    endpoint_config,
+    endpoint_events,
     endpoint_log_path,
+    endpoint_state,
     invoke_endpoint,
     list_endpoints,
+    update_endpoint,
 )
 from siklus.serving._errors import EndpointError, UnsupportedMediaType
+from siklus.serving._invoker import Invoker, MicroBatcher, Variant
+from siklus.serving._metrics import endpoint_metrics
 from siklus.serving._payload import parse_payload
 
 __all__ = [
+    "Autoscaling",
+    "EndpointConfig",
     "EndpointError",
+    "Invoker",
+    "MicroBatcher",
     "UnsupportedMediaType",
+    "Variant",
+    "VariantSpec",
+    "build_app",
     "create_app",
     "create_endpoint",
     "delete_endpoint",
     "describe_endpoint",
+    "endpoint_config",
+    "endpoint_events",
     "endpoint_log_path",
+    "endpoint_metrics",
+    "endpoint_state",
     "invoke_endpoint",
     "list_endpoints",
     "parse_payload",
+    "parse_variant_option",
+    "update_endpoint",
 ]

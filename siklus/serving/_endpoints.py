@@ -17,8 +17,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -28,9 +30,16 @@ import httpx
 
 from siklus.exceptions import InvalidParameter, InvalidState, NotFound
 from siklus.jobs import process_alive, process_create_time
+from siklus.serving._config import (
+    CONFIG_KIND,
+    EVENT_KIND,
+    STATE_KIND,
+    EndpointConfig,
+    resolve_config,
+)
 from siklus.serving._errors import EndpointError, error_from_answer
 from siklus.serving._process import log_tail, spawn_server, stop_server
-from siklus.store import ApprovalStatus, Endpoint, EndpointStatus, WorkspaceContext
+from siklus.store import Endpoint, EndpointStatus, WorkspaceContext
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
 _LIVE = (EndpointStatus.CREATING, EndpointStatus.IN_SERVICE)
@@ -42,36 +51,69 @@ def endpoint_log_path(ctx: WorkspaceContext, name: str) -> Path:
     return ctx.state_dir / "endpoints" / name / "server.log"
 
 
+def _as_config(
+    group: str | None,
+    version: int | None,
+    config: EndpointConfig | dict[str, Any] | None,
+) -> EndpointConfig:
+    if config is not None and group is not None:
+        raise InvalidParameter(
+            "Give either a model package (group, version) or a config, not both."
+        )
+    if config is None:
+        if group is None:
+            raise InvalidParameter(
+                "Say what to deploy: a model package group (and version), or a config with "
+                'variants, e.g. {"variants": [{"model": "bc:1"}]}.'
+            )
+        model = f"{group}:{version}" if version is not None else group
+        return EndpointConfig.from_dict({"variants": [{"model": model}]})
+    if isinstance(config, EndpointConfig):
+        return EndpointConfig.from_dict(config.to_dict())
+    return EndpointConfig.from_dict(dict(config))
+
+
 def create_endpoint(
     ctx: WorkspaceContext,
     name: str,
-    group: str,
+    group: str | None = None,
     version: int | None = None,
     *,
+    config: EndpointConfig | dict[str, Any] | None = None,
     port: int | None = None,
     force: bool = False,
     wait: bool = True,
 ) -> Endpoint:
-    """Deploy a registered model version behind ``GET /ping`` and ``POST /invocations``.
+    """Deploy registered model versions behind ``GET /ping`` and ``POST /invocations``.
+
+    Either name one package (``group``, ``version``: one variant with one worker) or pass
+    a ``config`` with production variants, an optional shadow, data capture and
+    autoscaling (:class:`~siklus.serving.EndpointConfig` or its dict form).
 
     Args:
         ctx: The workspace.
         name: Endpoint name (letters, digits, ``_.-``; up to 63 characters).
-        group: Model package group.
+        group: Model package group (when no ``config``).
         version: Package version; the newest when None.
+        config: The endpoint config (instead of ``group``/``version``).
         port: Port on ``endpoint_host`` (default 127.0.0.1); a free one when None.
-        force: Deploy even if the package is not Approved.
+        force: Deploy even if a package is not Approved.
         wait: Return only once the server answers ``/ping`` (or failed to start).
 
     Returns:
         The endpoint record: InService with ``url`` set when ``wait``, else Creating.
 
     Raises:
-        InvalidParameter: A bad name or port.
+        InvalidParameter: A bad name, port or config.
         NotFound: No such package, or its model file is missing.
-        InvalidState: The package is not Approved and ``force`` is False.
+        InvalidState: A package is not Approved and ``force`` is False.
         AlreadyExists: An endpoint of that name exists (delete it first).
         EndpointError: The server did not start; the message quotes its log.
+
+    Example:
+        >>> create_endpoint(ctx, "bc", config={  # doctest: +SKIP
+        ...     "variants": [{"model": "bc:1", "weight": 0.9}, {"model": "bc:2", "weight": 0.1}],
+        ...     "capture_percent": 20})
     """
     if not _NAME.match(name):
         raise InvalidParameter(
@@ -80,23 +122,16 @@ def create_endpoint(
         )
     if port is not None and not 1 <= port <= 65535:
         raise InvalidParameter(f"Port {port} is out of range; use 1-65535 or leave it out.")
-    package = ctx.store.get_model_package(group, version)
-    if package.approval_status != ApprovalStatus.APPROVED and not force:
-        raise InvalidState(
-            f"Model package {package.ref} is {package.approval_status.value}, not Approved; "
-            f"only approved versions are deployed. Approve it with `siklus models approve "
-            f"{package.ref} --reason '...'`, or deploy anyway with --force (force=True)."
-        )
-    model = ctx.store.get_model(package.model_id)
-    if not ctx.artifacts.exists(model.sha256):
-        raise NotFound(
-            f"The model file of {package.ref} (model {model.id}, sha256 {model.sha256}) is "
-            f"missing from the artifact store {ctx.artifacts.url}; re-train or restore it."
-        )
+    resolved = resolve_config(ctx, _as_config(group, version, config), force=force)
     log_path = endpoint_log_path(ctx, name)
     ctx.store.create_endpoint(
-        name, model_package_id=package.id, tags=ctx.with_tags(), log_path=str(log_path)
+        name,
+        model_package_id=resolved.variants[0].package_id,
+        tags=ctx.with_tags(),
+        log_path=str(log_path),
     )
+    ctx.store.put_resource(CONFIG_KIND, name, resolved.to_dict())
+    _record_deployment(ctx, name, resolved)
     env = {
         **os.environ,
         **ctx.to_env(),
@@ -104,6 +139,7 @@ def create_endpoint(
         # effective values, which may come from siklus.yaml or config_context.
         "SIKLUS_MAX_PAYLOAD_BYTES": str(ctx.setting("max_payload_bytes")),
         "SIKLUS_ENDPOINT_HOST": str(ctx.setting("endpoint_host")),
+        "SIKLUS_ENDPOINT_START_TIMEOUT": str(ctx.setting("endpoint_start_timeout")),
         "PYTHONUNBUFFERED": "1",
     }
     try:
@@ -118,6 +154,109 @@ def create_endpoint(
     if not wait:
         return endpoint
     return _wait_until_ready(ctx, name, proc, float(ctx.setting("endpoint_start_timeout")))
+
+
+def update_endpoint(
+    ctx: WorkspaceContext,
+    name: str,
+    config: EndpointConfig | dict[str, Any],
+    *,
+    force: bool = False,
+    wait: bool = True,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Roll an endpoint over to a new config without dropping a request (blue/green).
+
+    The new config's workers start on the endpoint's socket; once each serves, the old
+    workers stop taking connections, finish what they hold and exit. A config that fails
+    to come up leaves the old one serving, and the stored config goes back to it.
+
+    Args:
+        ctx: The workspace.
+        name: An InService endpoint.
+        config: The new config (same form as for :func:`create_endpoint`).
+        force: Deploy packages that are not Approved.
+        wait: Return once the new config serves (else right after asking for it).
+        timeout: Seconds to wait; default ``endpoint_start_timeout`` plus 10.
+
+    Returns:
+        The endpoint's state: ``{"revision", "workers", ...}`` (see :func:`endpoint_state`).
+
+    Raises:
+        InvalidState: The endpoint is not InService.
+        InvalidParameter, NotFound: A bad config (nothing changes).
+        EndpointError: The new config did not come up (the old one keeps serving).
+    """
+    endpoint = describe_endpoint(ctx, name)
+    if endpoint.status != EndpointStatus.IN_SERVICE:
+        raise InvalidState(
+            f"Endpoint {name!r} is {endpoint.status.value}; only an InService endpoint can be "
+            "updated. Delete it and create it again with the new config."
+        )
+    resolved = resolve_config(ctx, _as_config(None, None, config), force=force)
+    current = ctx.store.get_resource(CONFIG_KIND, name)
+    written = ctx.store.put_resource(
+        CONFIG_KIND, name, resolved.to_dict(), expected_revision=current.revision
+    )
+    if endpoint.pid is not None and process_alive(endpoint.pid, endpoint.pid_started_at):
+        os.kill(endpoint.pid, signal.SIGHUP)  # the supervisor also polls; this is faster
+    if not wait:
+        return endpoint_state(ctx, name)
+    limit = timeout if timeout is not None else float(ctx.setting("endpoint_start_timeout")) + 10
+    deadline = time.monotonic() + limit
+    while True:
+        state = endpoint_state(ctx, name)
+        if (state.get("revision") or 0) >= written.revision:
+            ctx.store.update_endpoint(name, model_package_id=resolved.variants[0].package_id)
+            _record_deployment(ctx, name, resolved)
+            return state
+        if state.get("failed_revision") == written.revision:
+            ctx.store.put_resource(CONFIG_KIND, name, current.body)
+            raise EndpointError(
+                f"Endpoint {name!r} could not switch to the new config: {state.get('error')}. "
+                f"It keeps serving the previous config; see its log {endpoint.log_path}:\n"
+                f"{log_tail(endpoint.log_path)}"
+            )
+        if not process_alive(endpoint.pid, endpoint.pid_started_at):
+            raise EndpointError(
+                f"Endpoint {name!r} stopped during the update; see its log {endpoint.log_path}."
+            )
+        if time.monotonic() >= deadline:
+            raise EndpointError(
+                f"Endpoint {name!r} did not switch to config revision {written.revision} within "
+                f"{limit:g} s; check `siklus endpoints describe {name}` and its log."
+            )
+        time.sleep(_POLL_S)
+
+
+def _record_deployment(ctx: WorkspaceContext, name: str, resolved: EndpointConfig) -> None:
+    """Lineage: every package a config serves (shadow included) -> this endpoint."""
+    for variant in resolved.all_variants:
+        ctx.store.add_lineage(("model_package", variant.package_id), ("endpoint", name), "deployed")
+
+
+def endpoint_config(ctx: WorkspaceContext, name: str) -> EndpointConfig:
+    """The endpoint's current config (variants pinned to package versions).
+
+    Raises:
+        NotFound: No endpoint (config) of that name.
+    """
+    return EndpointConfig.from_dict(ctx.store.get_resource(CONFIG_KIND, name).body)
+
+
+def endpoint_state(ctx: WorkspaceContext, name: str) -> dict[str, Any]:
+    """What the endpoint's supervisor last recorded: the live config revision, the number
+    of workers serving and draining, their pids, the last failed update and its error."""
+    try:
+        return dict(ctx.store.get_resource(STATE_KIND, name).body)
+    except NotFound:
+        return {}
+
+
+def endpoint_events(ctx: WorkspaceContext, name: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The endpoint's recent history (rollouts, scaling, worker deaths), oldest first."""
+    events = ctx.store.list_events(EVENT_KIND, name)
+    return [dict(e.body) for e in events[-limit:]]
 
 
 def _wait_until_ready(
@@ -205,7 +344,12 @@ def delete_endpoint(ctx: WorkspaceContext, name: str, *, grace_seconds: float = 
     if endpoint.status == EndpointStatus.DELETED:
         return endpoint
     stop_server(endpoint.pid, endpoint.pid_started_at, grace_seconds=grace_seconds)
-    return ctx.store.update_endpoint(name, status=EndpointStatus.DELETED)
+    deleted = ctx.store.update_endpoint(name, status=EndpointStatus.DELETED)
+    for kind in (CONFIG_KIND, STATE_KIND):  # the events stay, as history
+        with contextlib.suppress(NotFound):
+            ctx.store.delete_resource(kind, name)
+    ctx.store.append_event(EVENT_KIND, name, {"event": "deleted", "time": time.time()})
+    return deleted
 
 
 def invoke_endpoint(
@@ -214,12 +358,20 @@ def invoke_endpoint(
     body: bytes,
     content_type: str = "application/json",
     timeout: float = 30.0,
+    *,
+    target_variant: str | None = None,
+    inference_id: str | None = None,
 ) -> dict[str, Any]:
     """Send ``body`` to the endpoint's ``POST /invocations`` and return its JSON answer.
 
+    Args:
+        target_variant: Send to this production variant instead of drawing one by weight.
+        inference_id: Your own id for the request (else the endpoint makes one); data
+            capture and ground-truth labels use it.
+
     Returns:
-        ``{"predictions": [...], "model_id": ...}`` plus ``probabilities`` and ``classes``
-        for classifiers.
+        ``{"predictions": [...], "model_id", "variant", "inference_id"}`` plus
+        ``probabilities`` and ``classes`` for classifiers.
 
     Raises:
         NotFound: No endpoint of that name.
@@ -239,10 +391,13 @@ def invoke_endpoint(
         why = f" ({endpoint.failure_reason})" if endpoint.failure_reason else ""
         raise InvalidState(f"Endpoint {name!r} is {endpoint.status.value}{why}; {hint}.")
     url = f"{endpoint.url}/invocations"
+    headers = {"Content-Type": content_type}
+    if target_variant:
+        headers["X-Siklus-Target-Variant"] = target_variant
+    if inference_id:
+        headers["X-Siklus-Inference-Id"] = inference_id
     try:
-        response = httpx.post(
-            url, content=body, headers={"Content-Type": content_type}, timeout=timeout
-        )
+        response = httpx.post(url, content=body, headers=headers, timeout=timeout)
     except httpx.TimeoutException:
         raise EndpointError(
             f"Endpoint {name!r} did not answer within {timeout:g} s; send fewer rows per "
@@ -272,7 +427,11 @@ __all__ = [
     "create_endpoint",
     "delete_endpoint",
     "describe_endpoint",
+    "endpoint_config",
+    "endpoint_events",
     "endpoint_log_path",
+    "endpoint_state",
     "invoke_endpoint",
     "list_endpoints",
+    "update_endpoint",
 ]

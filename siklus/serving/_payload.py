@@ -13,6 +13,9 @@ Accepted JSON shapes (``application/json``):
 - split form (``DataFrame.to_json(orient="split")``):
   ``{"columns": ["age", "city"], "data": [[41, "Oslo"], ...]}``
 
+Parquet (``application/x-parquet`` or ``application/vnd.apache.parquet``): one file,
+read with pyarrow; columns keep their Parquet types.
+
 CSV (``text/csv``): when the first line is the signature's column names (in any order)
 it is a header; otherwise each line holds one value per signature column, in signature
 order. Empty CSV fields are missing values, which the model's pipeline imputes.
@@ -33,6 +36,7 @@ from siklus.serving._errors import UnsupportedMediaType
 
 JSON_TYPES = frozenset({"application/json", "text/json"})
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
+PARQUET_TYPES = frozenset({"application/x-parquet", "application/vnd.apache.parquet"})
 _WRAPPERS = ("records", "instances")
 _SPLIT_KEYS = frozenset({"columns", "data"})
 _SPLIT_OPTIONAL = frozenset({"index"})  # pandas' orient="split" adds it; rows keep order
@@ -54,7 +58,7 @@ def parse_payload(
         The rows with the columns as sent; values are not converted.
 
     Raises:
-        UnsupportedMediaType: The content type is neither JSON nor CSV (HTTP 415).
+        UnsupportedMediaType: The content type is not JSON, CSV or Parquet (HTTP 415).
         InvalidInput: The body is empty, malformed, holds zero rows, or rows of the
             wrong shape; the message says where and what shape is expected.
 
@@ -65,10 +69,13 @@ def parse_payload(
     """
     media_type, charset = _media_type(content_type)
     if media_type not in JSON_TYPES and media_type not in CSV_TYPES:
+        if media_type in PARQUET_TYPES:
+            return _from_parquet(body)
         shown = repr(content_type) if content_type else "none"
         raise UnsupportedMediaType(
             f"Content-Type {shown} is not supported; send application/json (records, "
-            '{"columns": [...], "data": [...]} or one object) or text/csv.'
+            '{"columns": [...], "data": [...]} or one object), text/csv or '
+            "application/x-parquet."
         )
     if not body.strip():
         raise InvalidInput(
@@ -79,6 +86,11 @@ def parse_payload(
     if media_type in JSON_TYPES:
         return _from_json(text)
     return _from_csv(text, [str(column["name"]) for column in signature])
+
+
+def media_type_of(content_type: str | None) -> str:
+    """The bare, lower-case media type of a ``Content-Type`` header."""
+    return _media_type(content_type)[0]
 
 
 def _media_type(content_type: str | None) -> tuple[str, str]:
@@ -107,7 +119,43 @@ def _decode(body: bytes, charset: str) -> str:
         ) from None
 
 
+# -- Parquet -------------------------------------------------------------------------------
+def _from_parquet(body: bytes) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not body:
+        raise InvalidInput("The request body is empty; send one Parquet file.")
+    try:
+        table = pq.read_table(pa.BufferReader(body))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InvalidInput(
+            f"The request body is not a readable Parquet file ({type(exc).__name__}: {exc}). "
+            "Send the bytes of one .parquet file (e.g. DataFrame.to_parquet())."
+        ) from None
+    if table.num_rows == 0:
+        raise InvalidInput("The Parquet body holds zero rows; send at least one row.")
+    return table.to_pandas()
+
+
 # -- JSON ----------------------------------------------------------------------------------
+def json_document(body: bytes) -> Any:
+    """Decode a JSON body (UTF-8, BOM allowed); InvalidInput with the position when malformed."""
+    if not body.strip():
+        raise InvalidInput(
+            "The request body is empty; send at least one row as JSON or CSV "
+            "(e.g. [{...}] with one key per model input column)."
+        )
+    text = _decode(body, "utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} column "
+            f"{exc.colno} (character {exc.pos})."
+        ) from None
+
+
 def _from_json(text: str) -> pd.DataFrame:
     try:
         doc = json.loads(text)
@@ -116,6 +164,11 @@ def _from_json(text: str) -> pd.DataFrame:
             f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} column "
             f"{exc.colno} (character {exc.pos})."
         ) from None
+    return frame_from_json(doc)
+
+
+def frame_from_json(doc: Any) -> pd.DataFrame:
+    """The rows of a decoded JSON document in any accepted shape (module docstring)."""
     if isinstance(doc, list):
         return _from_records(doc, "the JSON list")
     if not isinstance(doc, dict):
@@ -245,4 +298,12 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-__all__ = ["CSV_TYPES", "JSON_TYPES", "parse_payload"]
+__all__ = [
+    "CSV_TYPES",
+    "JSON_TYPES",
+    "PARQUET_TYPES",
+    "frame_from_json",
+    "json_document",
+    "media_type_of",
+    "parse_payload",
+]

@@ -1,11 +1,28 @@
-"""The endpoint server process: ``python -m siklus.serving._server NAME [--port N]``.
+"""The endpoint supervisor process: ``python -m siklus.serving._server NAME [--port N]``.
 
 :func:`siklus.serving.create_endpoint` starts this module detached; it is never imported
 by a long-lived caller. It opens the workspace named by its ``SIKLUS_*`` environment,
-loads the endpoint's model, binds its own socket (so the real port is known, even when
-the OS picks it) and records ``InService`` with host, port and its process identity
-before serving. A failure before serving is recorded as ``Failed`` with the reason, so
-the caller waiting on the record learns why without reading the log.
+binds the endpoint's socket (so the real port is known, even when the OS picks it),
+loads the models of the endpoint config and forks worker processes
+(:mod:`siklus.serving._worker`) that all accept on that socket. Then it records
+``InService`` with host, port and its own process identity, and loops:
+
+- **updates (blue/green):** a new revision of the ``endpoint-config`` resource (noticed
+  on SIGHUP, which ``update_endpoint`` sends, or by polling) is rolled out by starting the
+  new config's workers on the same socket, waiting until each is serving, then draining
+  the old ones (see the worker docstring). A config that fails to load leaves the old
+  workers serving and records why.
+- **autoscaling:** the requests in flight, averaged over a window, set the number of
+  workers between the config's min and max, with cool-downs.
+- **metrics:** every ``metrics_interval_s`` the workers' shared counters become metric
+  data ``siklus/endpoints`` per variant: ``Invocations``, ``Errors4xx``, ``Errors5xx``,
+  ``LatencyP50``, ``LatencyP90``, ``LatencyP99`` (milliseconds).
+- **state:** the resource ``("endpoint-state", NAME)`` says which config revision is
+  live, how many workers run, and the last failure; events ``("endpoint", NAME)`` keep
+  the history (rollouts, scaling, worker deaths).
+
+A failure before serving is recorded as ``Failed`` with the reason, so the caller
+waiting on the record learns why without reading the log.
 """
 
 from __future__ import annotations
@@ -17,18 +34,13 @@ import socket
 import sys
 import time
 
-import uvicorn
-
 from siklus.exceptions import InvalidParameter, SiklusError
 from siklus.jobs import process_create_time
-from siklus.serving._app import create_app
+from siklus.serving._config import CONFIG_KIND
+from siklus.serving._supervisor import Supervisor
 from siklus.store import EndpointStatus, WorkspaceContext
-from siklus.training import load_model
 
 logger = logging.getLogger("siklus.serving")
-
-#: Seconds uvicorn lets in-flight requests finish after SIGTERM before closing them.
-GRACEFUL_SHUTDOWN_S = 5
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -57,7 +69,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
             f"Cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port "
             "or leave it out to use a free one."
         ) from None
-    sock.set_inheritable(True)  # uvicorn may hand it to worker processes
+    sock.set_inheritable(True)
     return sock
 
 
@@ -69,7 +81,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Load the endpoint's model, record where it listens, then serve until SIGTERM.
+    """Start the workers, record where the endpoint listens, then supervise until SIGTERM.
 
     Returns:
         The process exit status: 0 after a normal shutdown, 1 when it could not start.
@@ -99,19 +111,18 @@ def main(argv: list[str] | None = None) -> int:
             name,
         )
         return 1
+    supervisor: Supervisor | None = None
     try:
         # Bind first: a taken port is reported at once, not after loading the model.
         sock = bind_socket(str(ctx.setting("endpoint_host")), args.port or 0)
-        package = ctx.store.get_model_package_by_id(endpoint.model_package_id)
-        model = ctx.store.get_model(package.model_id)
-        app = create_app(
-            load_model(ctx, model),
-            max_payload_bytes=int(ctx.setting("max_payload_bytes")),
-            endpoint_name=name,
-        )
+        supervisor = Supervisor(ctx, name, sock)
+        resource = ctx.store.get_resource(CONFIG_KIND, name)
+        supervisor.rollout(resource.revision, resource.body)
     except Exception as exc:
         reason = f"could not start: {type(exc).__name__}: {exc}"
         logger.exception("Endpoint %s %s", name, reason)
+        if supervisor is not None:
+            supervisor.shutdown(grace_seconds=2.0)
         try:
             ctx.store.update_endpoint(name, status=EndpointStatus.FAILED, failure_reason=reason)
         except Exception:  # the store itself may be what failed; the log keeps the reason
@@ -119,10 +130,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if ctx.store.get_endpoint(name).status != EndpointStatus.CREATING:
         logger.error("Endpoint %s was deleted or failed while its model loaded; exiting", name)
+        supervisor.shutdown(grace_seconds=2.0)
         return 1
 
     host, port = sock.getsockname()[:2]
     pid = os.getpid()
+    supervisor.write_state(force=True)
     ctx.store.update_endpoint(
         name,
         status=EndpointStatus.IN_SERVICE,
@@ -133,22 +146,13 @@ def main(argv: list[str] | None = None) -> int:
         failure_reason=None,
     )
     logger.info(
-        "Endpoint %s serves model package %s (model %s) at http://%s:%s, ready in %.2f s",
+        "Endpoint %s serves at http://%s:%s, ready in %.2f s",
         name,
-        package.ref,
-        model.id,
         host,
         port,
         time.monotonic() - started,
     )
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-    )
-    uvicorn.Server(config).run(sockets=[sock])  # handles SIGTERM/SIGINT gracefully
+    supervisor.serve()
     logger.info("Endpoint %s stopped", name)
     return 0
 

@@ -54,3 +54,70 @@ def bc_pipeline(bc_xy: tuple[pd.DataFrame, pd.Series]) -> Pipeline:
     )
     pipeline = Pipeline([("columns", columns), ("model", LogisticRegression(max_iter=2000))])
     return pipeline.fit(features, target)
+
+
+# -- real-time endpoint helpers --------------------------------------------------------------
+ISOLATE = (
+    "SIKLUS_WORKSPACE",
+    "SIKLUS_DATABASE_URL",
+    "SIKLUS_ARTIFACT_ROOT",
+    "SIKLUS_MAX_PAYLOAD_BYTES",
+    "SIKLUS_ENDPOINT_HOST",
+    "SIKLUS_ENDPOINT_START_TIMEOUT",
+)
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready records, missing values as null (standard JSON has no NaN)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+def register(ctx, pipeline: Pipeline, features: pd.DataFrame, group: str = "bc", approve=True):
+    """Store ``pipeline`` as a model and register it as the next version of ``group``."""
+    from siklus.store import ApprovalStatus
+    from siklus.training import infer_signature, save_estimator
+
+    model = ctx.store.create_model(
+        name=group,
+        sha256=save_estimator(ctx, pipeline),
+        manifest={
+            "input_signature": infer_signature(features),
+            "classes": pipeline.classes_.tolist(),
+            "task": "binary_classification",
+            "target": "target",
+        },
+        training_job_id=None,
+        tags={},
+    )
+    ctx.store.ensure_model_package_group(group)
+    package = ctx.store.create_model_package(
+        group, model_id=model.id, metrics={}, description="", tags={}
+    )
+    if approve:
+        package = ctx.store.set_approval(
+            package.id, ApprovalStatus.APPROVED, reason="test", by="pytest"
+        )
+    return package
+
+
+@pytest.fixture(scope="session")
+def bc_pipeline_b(bc_xy: tuple[pd.DataFrame, pd.Series], bc_pipeline: Pipeline) -> Pipeline:
+    """A second, different model of the same shape (strong regularisation)."""
+    from sklearn.base import clone
+
+    features, target = bc_xy
+    other = clone(bc_pipeline).set_params(model__C=0.001)
+    return other.fit(features, target)
+
+
+class Helpers:
+    """The helpers above, for test modules (conftest is not importable by name)."""
+
+    isolate = ISOLATE
+    records = staticmethod(records)
+    register = staticmethod(register)
+
+
+@pytest.fixture(scope="session")
+def helpers() -> type[Helpers]:
+    return Helpers

@@ -119,7 +119,9 @@ def test_bad_payloads(body: bytes, content_type: str, match: str) -> None:
 
 @pytest.mark.parametrize("content_type", ["application/xml", "", None, "application/json5"])
 def test_unsupported_media_type(content_type: str | None) -> None:
-    with pytest.raises(UnsupportedMediaType, match=r"application/json .* or text/csv") as info:
+    with pytest.raises(
+        UnsupportedMediaType, match=r"application/json .* text/csv or application/x-parquet"
+    ) as info:
         parse_payload(b"<rows/>", content_type, SIG)
     assert info.value.http_status == 415
     assert isinstance(info.value, InvalidInput)

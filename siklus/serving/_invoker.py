@@ -1,0 +1,376 @@
+"""What one endpoint worker does with a request, independent of the HTTP server.
+
+:class:`Invoker` takes a body and its headers and returns the status, the JSON answer
+and the response headers. In between it picks a production variant (by traffic weight,
+or the one named in ``X-Siklus-Target-Variant``), checks the rows against that variant's
+signature, hands them to the :class:`MicroBatcher`, records a sample of requests and
+answers for monitoring (data capture), sends a copy to the shadow variant, and counts
+the request in the worker's shared counters.
+
+Micro-batching is adaptive and adds no wait: a request that arrives while the worker is
+idle is predicted in the next turn of the event loop, alone. Requests that arrive while
+a ``predict`` runs (which holds the event loop) queue up and are predicted together in
+the following turn, one ``predict`` call for all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import itertools
+import json
+import logging
+import queue
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sklearn.pipeline import Pipeline
+
+from siklus.exceptions import InvalidInput, SiklusError
+from siklus.serving._errors import error_body
+from siklus.serving._payload import JSON_TYPES, frame_from_json, json_document, media_type_of
+from siklus.serving._payload import parse_payload as _parse_payload
+from siklus.serving._rows import Part, RowPlan
+from siklus.serving._stats import SlotWriter
+from siklus.store.capture import CaptureWriter
+from siklus.training import LoadedModel
+
+logger = logging.getLogger("siklus.serving")
+
+INFERENCE_ID_HEADER = "x-siklus-inference-id"
+VARIANT_HEADER = "x-siklus-variant"
+TARGET_VARIANT_HEADER = "x-siklus-target-variant"
+_INFERENCE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+_SHADOW_QUEUE = 1024
+#: scikit-learn classifiers whose ``predict`` is ``classes_[argmax(predict_proba)]``.
+_ARGMAX_CLASSIFIERS = frozenset(
+    {
+        "LogisticRegression",
+        "RandomForestClassifier",
+        "ExtraTreesClassifier",
+        "DecisionTreeClassifier",
+        "ExtraTreeClassifier",
+    }
+)
+
+
+@dataclass
+class Variant:
+    """A loaded variant: its model, the checks of its signature, its capture writer."""
+
+    name: str
+    model: Any  # LoadedModel, or an object with the same predict/signature/classes
+    ref: str = ""  # "group:version"
+    model_id: str = ""
+    index: int = 0  # its column in the worker's shared counters
+    capture: CaptureWriter | None = None
+    plan: RowPlan = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.plan = RowPlan(self.model.signature)
+        if not self.model_id:
+            self.model_id = str(getattr(self.model, "model_id", "") or "")
+        classes = self.model.classes
+        self._classes = list(classes) if classes is not None else None
+        # A LoadedModel's rows are already conformed here: call the estimator directly
+        # rather than LoadedModel.predict, which would check them a second time.
+        self._estimator = self.model.estimator if isinstance(self.model, LoadedModel) else None
+        self._proba = self._classes is not None and hasattr(self._estimator, "predict_proba")
+        # Predictions and probabilities share one pass through the preprocessing steps
+        # (what Pipeline.predict and predict_proba would each repeat).
+        self._head: Any = None
+        self._final: Any = self._estimator
+        if isinstance(self._estimator, Pipeline):
+            self._final = self._estimator[-1]
+            if len(self._estimator.steps) > 1:
+                self._head = self._estimator[:-1]
+        # For these estimators predict() is by definition the argmax of predict_proba().
+        self._argmax = self._proba and type(self._final).__name__ in _ARGMAX_CLASSIFIERS
+
+    def parse(self, body: bytes, content_type: str | None, doc: Any = None) -> Part:
+        """The request's rows checked against this variant's signature."""
+        if doc is not None:
+            rows = self.plan.fast_rows(doc)
+            if rows is not None:
+                return Part(rows=rows)
+            return Part(frame=self.plan.conform(frame_from_json(doc)))
+        frame = _parse_payload(body, content_type, self.plan.signature)
+        return Part(frame=self.plan.conform(frame))
+
+    def predict(self, parts: Sequence[Part]) -> dict[str, list[Any]]:
+        """One prediction call over the rows of ``parts``."""
+        frame = self.plan.frame(parts)
+        if self._estimator is None:
+            return self.model.predict(frame)
+        if not self._proba:
+            return {"predictions": self._estimator.predict(frame).tolist()}
+        data = self._head.transform(frame) if self._head is not None else frame
+        proba = self._final.predict_proba(data)
+        if self._argmax:
+            predictions = self._final.classes_.take(proba.argmax(axis=1), axis=0)
+        else:
+            predictions = self._final.predict(data)
+        return {"predictions": predictions.tolist(), "probabilities": proba.tolist()}
+
+    def answer(self, out: dict[str, list[Any]]) -> dict[str, Any]:
+        if self._classes is not None and "probabilities" in out:
+            out["classes"] = self._classes
+        out["model_id"] = self.model_id
+        return out
+
+
+def _slice(out: dict[str, list[Any]], start: int, stop: int) -> dict[str, list[Any]]:
+    return {key: values[start:stop] for key, values in out.items() if isinstance(values, list)}
+
+
+class MicroBatcher:
+    """Joins the parts queued in one event-loop turn into one predict call per variant."""
+
+    def __init__(self, max_rows: int, on_batch: Callable[[int], None] | None = None) -> None:
+        self.max_rows = max_rows
+        self.on_batch = on_batch
+        self._pending: list[tuple[Variant, Part, asyncio.Future[dict[str, list[Any]]]]] = []
+        self._scheduled = False
+        self.calls = 0  # predict calls made (tests, benchmarks)
+
+    def submit(self, variant: Variant, part: Part) -> asyncio.Future[dict[str, list[Any]]]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, list[Any]]] = loop.create_future()
+        self._pending.append((variant, part, future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        pending, self._pending = self._pending, []
+        by_variant: dict[str, list[tuple[Variant, Part, asyncio.Future[Any]]]] = {}
+        for item in pending:
+            by_variant.setdefault(item[0].name, []).append(item)
+        for items in by_variant.values():
+            chunk: list[tuple[Variant, Part, asyncio.Future[Any]]] = []
+            rows = 0
+            for item in items:
+                if chunk and rows + len(item[1]) > self.max_rows:
+                    self._run(chunk)
+                    chunk, rows = [], 0
+                chunk.append(item)
+                rows += len(item[1])
+            self._run(chunk)
+
+    def _run(self, chunk: list[tuple[Variant, Part, asyncio.Future[Any]]]) -> None:
+        variant = chunk[0][0]
+        parts = [part for _, part, _ in chunk]
+        self.calls += 1
+        if self.on_batch is not None:
+            self.on_batch(sum(len(p) for p in parts))
+        try:
+            out = variant.predict(parts)
+        except Exception as exc:
+            if len(chunk) > 1:  # find the request at fault; the others still get answers
+                for item in chunk:
+                    self._run([item])
+                return
+            if not chunk[0][2].done():
+                chunk[0][2].set_exception(exc)
+            return
+        start = 0
+        for _, part, future in chunk:
+            stop = start + len(part)
+            if not future.done():  # a cancelled request (client gone) is skipped
+                future.set_result(_slice(out, start, stop))
+            start = stop
+
+
+class ShadowRunner:
+    """Predicts copies of live requests with the shadow variant on a background thread.
+
+    Its answers are recorded (data capture, counters) and never returned. When the
+    shadow falls behind by more than ``_SHADOW_QUEUE`` requests, copies are dropped (and
+    counted) rather than slowing production traffic.
+    """
+
+    def __init__(self, variant: Variant, record: Callable[[int, int, float], None]) -> None:
+        self.variant = variant
+        self._record = record
+        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=_SHADOW_QUEUE)
+        self._thread: threading.Thread | None = None
+        self.dropped = 0
+        self.done = 0
+
+    def submit(self, loop: asyncio.AbstractEventLoop, *item: Any) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="siklus-shadow", daemon=True)
+            self._thread.start()
+        try:
+            self._queue.put_nowait((loop, *item))
+        except queue.Full:
+            self.dropped += 1
+
+    def _work(self) -> None:
+        while True:
+            loop, body, content_type, doc, inference_id = self._queue.get()
+            started = time.perf_counter()
+            status = 200
+            try:
+                part = self.variant.parse(body, content_type, doc)
+                out = self.variant.predict([part])
+                if self.variant.capture is not None and self.variant.capture.sampled():
+                    self.variant.capture.write(
+                        inference_id=inference_id,
+                        model=self.variant.ref,
+                        columns=self.variant.plan.names,
+                        rows=part.as_rows(),
+                        predictions=out["predictions"],
+                    )
+            except SiklusError as exc:
+                status = exc.http_status
+            except Exception:
+                status = 500
+                logger.exception("Shadow variant %s failed on a request", self.variant.name)
+            seconds = time.perf_counter() - started
+            self.done += 1
+            try:
+                loop.call_soon_threadsafe(self._record, self.variant.index, status, seconds)
+            except RuntimeError:  # the loop closed (worker shutting down)
+                return
+
+
+class Invoker:
+    """Turns a request into an answer; see the module docstring.
+
+    Args:
+        endpoint: Endpoint name (in ``/ping`` and error messages).
+        variants: Production variants with their traffic weights.
+        shadow: The shadow variant, or None.
+        max_payload_bytes: Largest body accepted (enforced by the HTTP layer).
+        slot: This worker's shared counters, or None (in-process use).
+        max_batch_rows: Most rows in one predict call.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        variants: Sequence[tuple[Variant, float]],
+        *,
+        shadow: Variant | None = None,
+        max_payload_bytes: int,
+        slot: SlotWriter | None = None,
+        max_batch_rows: int = 512,
+        seed: int | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.variants = [v for v, _ in variants]
+        self.by_name = {v.name: v for v in self.variants}
+        weights = [max(0.0, float(w)) for _, w in variants]
+        self._cumulative = list(itertools.accumulate(weights))
+        self._total = self._cumulative[-1]
+        self._random = random.Random(seed)
+        self.max_payload_bytes = max_payload_bytes
+        self.slot = slot
+        self.batcher = MicroBatcher(max_batch_rows, slot.batch if slot is not None else None)
+        self.shadow = ShadowRunner(shadow, self._record) if shadow is not None else None
+        self.draining = False
+        ping: dict[str, Any] = {"status": "healthy", "endpoint": endpoint}
+        if len(self.variants) == 1 and shadow is None:
+            ping["model_id"] = self.variants[0].model_id
+        else:
+            ping["variants"] = {v.name: v.model_id for v in self.variants}
+            if shadow is not None:
+                ping["shadow"] = {shadow.name: shadow.model_id}
+        self.ping_body = json.dumps(ping).encode()
+
+    def _record(self, variant: int, status: int, seconds: float) -> None:
+        if self.slot is not None:
+            self.slot.record(variant, status, seconds)
+
+    def choose(self, target: str | None) -> Variant:
+        if target:
+            try:
+                return self.by_name[target]
+            except KeyError:
+                raise InvalidInput(
+                    f"X-Siklus-Target-Variant names {target!r}, which is not a production "
+                    f"variant of endpoint {self.endpoint!r}; its variants are "
+                    f"{sorted(self.by_name)}."
+                ) from None
+        if len(self.variants) == 1:
+            return self.variants[0]
+        draw = self._random.random() * self._total
+        return self.variants[bisect.bisect_right(self._cumulative, draw)]
+
+    async def invoke(
+        self, body: bytes, content_type: str | None, headers: dict[str, str]
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """Answer one ``POST /invocations``: (status, JSON body, extra response headers)."""
+        started = time.perf_counter()
+        if self.slot is not None:
+            self.slot.begin()
+        variant_index = 0
+        inference_id = headers.get(INFERENCE_ID_HEADER) or uuid.uuid4().hex
+        out_headers = [(b"x-siklus-inference-id", inference_id.encode("latin-1", "replace"))]
+        try:
+            if not _INFERENCE_ID.match(inference_id):
+                raise InvalidInput(
+                    f"X-Siklus-Inference-Id {inference_id[:140]!r} is not valid; use 1-128 "
+                    "letters, digits, '_', '.', ':' or '-', or leave it out."
+                )
+            variant = self.choose(headers.get(TARGET_VARIANT_HEADER))
+            variant_index = variant.index
+            out_headers.append((b"x-siklus-variant", variant.name.encode()))
+            doc = json_document(body) if media_type_of(content_type) in JSON_TYPES else None
+            part = variant.parse(body, content_type, doc)
+            out = await self.batcher.submit(variant, part)
+            if variant.capture is not None and variant.capture.sampled():
+                variant.capture.write(
+                    inference_id=inference_id,
+                    model=variant.ref,
+                    columns=variant.plan.names,
+                    rows=part.as_rows(),
+                    predictions=out["predictions"],
+                )
+            if self.shadow is not None:
+                self.shadow.submit(
+                    asyncio.get_running_loop(), body, content_type, doc, inference_id
+                )
+            answer = variant.answer(out)
+            answer["variant"] = variant.name
+            answer["inference_id"] = inference_id
+            status, payload = 200, json.dumps(answer).encode()
+        except SiklusError as exc:
+            status, payload = exc.http_status, json.dumps(error_body(exc)).encode()
+        except Exception as exc:  # the server must outlive any one bad request
+            logger.exception("Endpoint %s: unexpected error on /invocations", self.endpoint)
+            message = (
+                f"Unexpected error while predicting: {type(exc).__name__}: {exc}. "
+                f"See the server log of endpoint {self.endpoint!r}."
+            )
+            status = 500
+            payload = json.dumps({"error": {"type": type(exc).__name__, "message": message}})
+            payload = payload.encode()
+        if self.slot is not None:
+            self.slot.end(variant_index, status, time.perf_counter() - started)
+        return status, payload, out_headers
+
+    def refused(self, status: int) -> None:
+        """Count a request refused before :meth:`invoke` (too large, unreadable)."""
+        if self.slot is not None:
+            self.slot.record(0, status, 0.0)
+
+
+__all__ = [
+    "INFERENCE_ID_HEADER",
+    "TARGET_VARIANT_HEADER",
+    "VARIANT_HEADER",
+    "Invoker",
+    "MicroBatcher",
+    "ShadowRunner",
+    "Variant",
+]
