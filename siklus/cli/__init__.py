@@ -56,6 +56,10 @@ def _register_commands() -> None:
     from siklus.cli import recommend
 
     app.command("recommend")(recommend.recommend)
+    from siklus.cli import inference
+
+    app.add_typer(inference.async_app, name="async")
+    app.add_typer(inference.serverless_app, name="serverless")
     _registered = True
 
 

@@ -17,6 +17,9 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from siklus.serving._app import build_app, create_app
 from siklus.serving._config import (
     Autoscaling,
@@ -41,7 +44,38 @@ from siklus.serving._invoker import Invoker, MicroBatcher, Variant
 from siklus.serving._metrics import endpoint_metrics
 from siklus.serving._payload import parse_payload
 
+# The other inference types load on first use: an endpoint process imports this package
+# and must not pay for onnxruntime, the queue or the batch code.
+_LAZY: dict[str, str] = {
+    "OnnxModel": "siklus.serving._onnx",
+    "TooManyRequests": "siklus.serving.serverless",
+    "create_async_endpoint": "siklus.serving.asynchronous",
+    "create_serverless_endpoint": "siklus.serving.serverless",
+    "delete_async_endpoint": "siklus.serving.asynchronous",
+    "delete_serverless_endpoint": "siklus.serving.serverless",
+    "describe_async_endpoint": "siklus.serving.asynchronous",
+    "describe_serverless_endpoint": "siklus.serving.serverless",
+    "get_async_result": "siklus.serving.asynchronous",
+    "invoke_async": "siklus.serving.asynchronous",
+    "invoke_serverless": "siklus.serving.serverless",
+    "list_async_endpoints": "siklus.serving.asynchronous",
+    "list_serverless_endpoints": "siklus.serving.serverless",
+    "load_onnx_model": "siklus.serving._onnx",
+    "recommend": "siklus.serving.recommender",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'siklus.serving' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
+    *_LAZY,
     "Autoscaling",
     "EndpointConfig",
     "EndpointError",

@@ -1,0 +1,76 @@
+"""The worker's reading and predicting, in process: chunked CSV, JSON, fsspec URLs, paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import pytest
+
+from siklus.exceptions import InvalidInput
+from siklus.serving.asynchronous import InferenceMessage, InferenceStatus, _io
+from siklus.serving.asynchronous._worker import predict_message
+from siklus.training import LoadedModel, infer_signature
+
+
+@pytest.fixture(scope="module")
+def loaded(model: Any) -> LoadedModel:
+    manifest = {"input_signature": infer_signature(model.features), "classes": [0, 1]}
+    return LoadedModel("m1", model.pipeline, manifest)
+
+
+def _message(location: str, content_type: str, out: Path) -> InferenceMessage:
+    body = {"input_location": location, "content_type": content_type, "output_location": str(out)}
+    return InferenceMessage("i1", InferenceStatus.IN_PROGRESS, body)
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_csv_is_predicted_in_chunks_with_or_without_header(
+    model: Any, loaded: LoadedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, header: bool
+) -> None:
+    monkeypatch.setattr(_io, "CHUNK_ROWS", 50)  # 569 rows → 12 chunks
+    path = tmp_path / "rows.csv"
+    model.features.to_csv(path, index=False, header=header)
+    out = tmp_path / "results" / "i1.json"
+    assert predict_message(loaded, _message(str(path), "text/csv", out)) == {"rows": 569}
+    result = json.loads(out.read_text())
+    assert result["predictions"] == model.pipeline.predict(model.features).tolist()
+    assert len(result["probabilities"]) == 569 and result["inference_id"] == "i1"
+    assert [p.name for p in out.parent.iterdir()] == ["i1.json"]  # no temporary file left
+
+
+def test_json_from_an_fsspec_url(model: Any, loaded: LoadedModel, tmp_path: Path) -> None:
+    rows = model.features.iloc[:9]
+    with fsspec.open("memory://bucket/rows.json", "wb") as handle:
+        handle.write(json.dumps(rows.to_dict(orient="records")).encode())
+    location = _io.resolve_location(None, "memory://bucket/rows.json")  # type: ignore[arg-type]
+    kind = _io.content_type_for(location, None)
+    out = tmp_path / "r.json"
+    predict_message(loaded, _message(location, kind, out))
+    assert json.loads(out.read_text())["predictions"] == model.pipeline.predict(rows).tolist()
+    with pytest.raises(InvalidInput, match="does not exist"):
+        _io.resolve_location(None, "memory://bucket/missing.csv")  # type: ignore[arg-type]
+
+
+def test_bad_csv_content_fails_with_the_reason(
+    model: Any, loaded: LoadedModel, tmp_path: Path
+) -> None:
+    path = tmp_path / "short.csv"
+    model.features.iloc[:3, :5].to_csv(path, index=False)
+    with pytest.raises(InvalidInput, match="Missing column"):
+        predict_message(loaded, _message(str(path), "text/csv", tmp_path / "o.json"))
+    path.write_text(",".join(model.features.columns) + "\n")
+    with pytest.raises(InvalidInput, match="zero data rows"):
+        predict_message(loaded, _message(str(path), "text/csv", tmp_path / "o.json"))
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_relative_locations_resolve_against_the_workspace(model: Any) -> None:
+    ctx = model.ctx
+    (ctx.root / "data").mkdir(exist_ok=True)
+    (ctx.root / "data" / "x.csv").write_text("a\n1\n")
+    assert _io.resolve_location(ctx, "data/x.csv") == str(ctx.root / "data" / "x.csv")
+    with pytest.raises(InvalidInput, match="relative to the workspace"):
+        _io.resolve_location(ctx, "data/y.csv")
