@@ -60,6 +60,9 @@ def _register_commands() -> None:
 
     app.add_typer(inference.async_app, name="async")
     app.add_typer(inference.serverless_app, name="serverless")
+    from siklus.cli import transform
+
+    app.add_typer(transform.app, name="transform")
     _registered = True
 
 

@@ -55,13 +55,17 @@ _LAZY: dict[str, str] = {
     "delete_serverless_endpoint": "siklus.serving.serverless",
     "describe_async_endpoint": "siklus.serving.asynchronous",
     "describe_serverless_endpoint": "siklus.serving.serverless",
+    "describe_transform": "siklus.serving.batch",
     "get_async_result": "siklus.serving.asynchronous",
     "invoke_async": "siklus.serving.asynchronous",
     "invoke_serverless": "siklus.serving.serverless",
     "list_async_endpoints": "siklus.serving.asynchronous",
     "list_serverless_endpoints": "siklus.serving.serverless",
+    "list_transforms": "siklus.serving.batch",
     "load_onnx_model": "siklus.serving._onnx",
     "recommend": "siklus.serving.recommender",
+    "resume_transform": "siklus.serving.batch",
+    "transform": "siklus.serving.batch",
 }
 
 

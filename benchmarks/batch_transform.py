@@ -1,0 +1,195 @@
+"""Batch transform throughput and memory against raw in-process ``model.predict``.
+
+Builds, with a fixed seed, ``--rows`` (default 1,000,000) breast-cancer-like rows: real
+breast-cancer rows drawn with replacement, each feature scaled by N(1, 0.02) noise, plus
+an integer ``id``. Fits a logistic regression and a 100-tree random forest (each behind a
+StandardScaler) on the real 569 rows, registers and approves both, and then, in one run:
+
+1. **raw predict**: the fitted pipeline's ``predict`` on all rows in this process, already
+   in memory as a pandas frame (one thread: no ``n_jobs``; the rows/s ceiling that batch
+   transform is measured against);
+2. **batch transform**: ``siklus.serving.batch.transform`` on the same rows stored as a
+   dataset, ``--workers`` worker processes, ``--chunk-rows`` rows per chunk, predictions
+   only (``probabilities=False``, like ``predict``) and again with class probabilities.
+   Its rows/s is end to end: from the call to the stored output dataset, including job
+   start, worker spawn, model loading, reading, signature checks, writing and publishing.
+   "start-up" is the job's time to its first finished chunk (spawning workers that import
+   scikit-learn, loading the model) and "steady" the rate after it: start-up is paid once
+   per job, so the steady rate is what a larger input approaches. "CPU s" is the CPU time
+   of raw predict, and of the transform job with its workers (metered by the job): on a
+   shared machine it is the fairer comparison when wall times are inflated by other load;
+3. **memory**: the random forest transformed at two data sizes (``--rows / 4`` and
+   ``--rows``) with two chunk sizes; peak RSS (``VmHWM``) of the job process and of each
+   worker, reported by the job. Bounded memory means the peaks follow the chunk size and
+   stay flat as the data grows.
+
+Outputs are checked: every id once, predictions equal to ``predict``.
+
+Usage::
+
+    .venv/bin/python benchmarks/batch_transform.py                  # 1M rows
+    .venv/bin/python benchmarks/batch_transform.py --rows 200000    # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+for _name in ("SIKLUS_WORKSPACE", "SIKLUS_DATABASE_URL", "SIKLUS_ARTIFACT_ROOT"):
+    os.environ.pop(_name, None)
+
+from siklus.data import read_frame, store_table  # noqa: E402
+from siklus.serving.batch import transform  # noqa: E402
+from siklus.store import ApprovalStatus, WorkspaceContext  # noqa: E402
+from siklus.training import infer_signature, save_estimator  # noqa: E402
+
+MB = 1024 * 1024
+
+
+def make_rows(rows: int, seed: int = 0) -> pd.DataFrame:
+    data = load_breast_cancer(as_frame=True).data
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(data), size=rows)
+    values = data.to_numpy()[picks] * rng.normal(1.0, 0.02, size=(rows, data.shape[1]))
+    frame = pd.DataFrame(values, columns=data.columns)
+    frame.insert(0, "id", np.arange(rows, dtype=np.int64))
+    return frame
+
+
+def register(ctx: WorkspaceContext, name: str, pipeline: Pipeline, x: pd.DataFrame) -> None:
+    model = ctx.store.create_model(
+        name=name, sha256=save_estimator(ctx, pipeline),
+        manifest={"format": "skops", "input_signature": infer_signature(x),
+                  "classes": pipeline.classes_.tolist()},
+        training_job_id=None, tags={},
+    )  # fmt: skip
+    ctx.store.ensure_model_package_group(name)
+    package = ctx.store.create_model_package(
+        name, model_id=model.id, metrics={}, description="", tags={}
+    )
+    ctx.store.set_approval(package.id, ApprovalStatus.APPROVED, reason="benchmark", by="bench")
+
+
+def run_transform(ctx: WorkspaceContext, model: str, data: str, **options: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    bt = transform(ctx, model, data, f"{model}.scored", id_column="id", **options)
+    seconds = time.perf_counter() - started
+    if bt.status != "Completed":
+        raise SystemExit(f"transform failed: {bt.failure_reason}")
+    peaks = bt.outputs["peak_rss_bytes"]
+    return {
+        "cpu_s": ctx.store.get_job(bt.job_id).cpu_seconds or 0.0,
+        "seconds": seconds,
+        "rows_per_s": bt.rows_done / seconds,
+        "startup_s": bt.outputs.get("startup_seconds") or 0.0,
+        "steady_rows_per_s": bt.outputs.get("steady_rows_per_second") or 0.0,
+        "job_mb": peaks["job"] / MB,
+        "worker_mb": peaks["workers_max"] / MB,
+        "total_mb": peaks["total"] / MB,
+        "output": bt.output_dataset,
+    }
+
+
+def check_output(ctx: WorkspaceContext, ref: str, expected: np.ndarray) -> None:
+    _, out = read_frame(ctx, ref)
+    ids = out["id"].to_numpy()
+    assert len(ids) == len(expected) and np.array_equal(np.sort(ids), np.arange(len(expected)))
+    assert np.array_equal(out["prediction"].to_numpy(), expected[ids]), "predictions differ"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--chunk-rows", type=int, default=50_000)
+    parser.add_argument("--memory-chunks", default="10000,100000")
+    args = parser.parse_args()
+    bunch = load_breast_cancer(as_frame=True)
+    models = {
+        "logreg": make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)),
+        "forest": make_pipeline(
+            StandardScaler(), RandomForestClassifier(n_estimators=100, random_state=0)
+        ),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = WorkspaceContext.open(Path(tmp) / "ws")
+        for name, pipeline in models.items():
+            pipeline.fit(bunch.data, bunch.target)
+            register(ctx, name, pipeline, bunch.data)
+        frame = make_rows(args.rows)
+        x = frame.drop(columns="id")
+        data, _ = store_table(ctx, pa.Table.from_pandas(frame, preserve_index=False), "rows",
+                              source="benchmark")  # fmt: skip
+        quarter = frame.iloc[: args.rows // 4]
+        small, _ = store_table(ctx, pa.Table.from_pandas(quarter, preserve_index=False),
+                               "rows-quarter", source="benchmark")  # fmt: skip
+        data_mb = x.memory_usage(index=False).sum() / MB
+        print(
+            f"{args.rows:,} rows x {x.shape[1]} features ({data_mb:.0f} MB in memory, "
+            f"{data.size_bytes / MB:.0f} MB Parquet), {args.workers} workers, "
+            f"{args.chunk_rows:,} rows per chunk, {os.cpu_count()} CPUs\n"
+        )
+        del quarter
+        print(
+            f"{'model':<8} {'path':<26} {'seconds':>8} {'rows/s':>10} {'vs raw':>7} "
+            f"{'CPU s':>7} {'start-up s':>10} {'steady rows/s':>13} {'vs raw':>7}"
+        )
+        for name, pipeline in models.items():
+            started, cpu = time.perf_counter(), time.process_time()
+            expected = pipeline.predict(x)
+            raw_s = time.perf_counter() - started
+            raw_cpu = time.process_time() - cpu
+            raw = args.rows / raw_s
+            print(
+                f"{name:<8} {'raw pipeline.predict':<26} {raw_s:>8.2f} {raw:>10,.0f} {1:>7.2f} "
+                f"{raw_cpu:>7.2f}"
+            )
+            for label, proba in (("transform (predictions)", False), ("  + probabilities", True)):
+                result = run_transform(
+                    ctx, name, data.ref, workers=args.workers, chunk_rows=args.chunk_rows,
+                    probabilities=proba,
+                )  # fmt: skip
+                check_output(ctx, result["output"], expected)
+                print(
+                    f"{name:<8} {label:<26} {result['seconds']:>8.2f} "
+                    f"{result['rows_per_s']:>10,.0f} {result['rows_per_s'] / raw:>7.2f} "
+                    f"{result['cpu_s']:>7.2f} {result['startup_s']:>10.2f} "
+                    f"{result['steady_rows_per_s']:>13,.0f} "
+                    f"{result['steady_rows_per_s'] / raw:>7.2f}"
+                )
+        del x, frame
+        print("\nPeak memory (VmHWM), random forest, predictions only:")
+        print(
+            f"{'rows':>10} {'chunk rows':>10} {'job MB':>8} {'worker MB':>10} "
+            f"{'job+workers MB':>15} {'rows/s':>12}"
+        )
+        for chunk in [int(c) for c in args.memory_chunks.split(",")]:
+            for version in (small, data):
+                result = run_transform(
+                    ctx, "forest", version.ref, workers=args.workers, chunk_rows=chunk,
+                    probabilities=False,
+                )  # fmt: skip
+                print(
+                    f"{version.row_count:>10,} {chunk:>10,} {result['job_mb']:>8.0f} "
+                    f"{result['worker_mb']:>10.0f} {result['total_mb']:>15.0f} "
+                    f"{result['rows_per_s']:>12,.0f}"
+                )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
