@@ -52,9 +52,42 @@ class DataStage(_Stage):
     def list(self, name: str | None = None) -> list[DatasetVersion]:
         return self._ctx.store.list_dataset_versions(name)
 
+    def load_files(self, location: str, dataset: str, **options: Any) -> Any:
+        """Load CSV/Parquet/JSON Lines files (a path, glob or fsspec URL) into a dataset."""
+        return data.load_files(self._ctx, location, dataset, **options)
+
+    def load_sql(self, url: str, dataset: str, **options: Any) -> Any:
+        """Load a SQL table or query (``table=`` / ``query=``) into a dataset."""
+        return data.load_sql(self._ctx, url, dataset, **options)
+
     def read(self, ref: str) -> Any:
         """The rows of a dataset version as a pandas DataFrame."""
         return data.read_frame(self._ctx, ref)[1]
+
+
+class CatalogStage(_Stage):
+    """Data catalog: crawl folders or databases into versioned table metadata."""
+
+    @property
+    def _catalog(self) -> Any:
+        from siklus.data import catalog
+
+        return catalog
+
+    def crawl(self, location: str, database: str, **options: Any) -> Any:
+        return self._catalog.crawl(self._ctx, location, database, **options)
+
+    def tables(self, database: str | None = None) -> list[Any]:
+        return self._catalog.list_tables(self._ctx, database)
+
+    def table(self, ref: str) -> Any:
+        """``ref`` is ``DATABASE.TABLE``."""
+        c = self._catalog
+        return c.get_table(self._ctx, *c.parse_table_ref(ref))
+
+    def versions(self, ref: str) -> list[Any]:
+        c = self._catalog
+        return c.table_versions(self._ctx, *c.parse_table_ref(ref))
 
 
 class TrainingStage(_Stage):
@@ -102,6 +135,18 @@ class ModelsStage(_Stage):
     def list(self, group: str | None = None) -> list[Any]:
         return self._ctx.store.list_model_packages(group)
 
+    def card(self, ref: str) -> dict[str, Any]:
+        return registry.get_model_card(self._ctx, ref)
+
+    def update_card(self, ref: str, fields: dict[str, Any], **options: Any) -> dict[str, Any]:
+        return registry.update_model_card(self._ctx, ref, fields, **options)
+
+    def history(self, ref: str) -> list[Any]:
+        return registry.package_history(self._ctx, ref)
+
+    def export_onnx(self, ref: str) -> Any:
+        return registry.export_onnx(self._ctx, ref)
+
 
 class EndpointsStage(_Stage):
     """Real-time endpoints (``siklus.serving`` loads on first use: it pulls in the HTTP stack)."""
@@ -128,6 +173,78 @@ class EndpointsStage(_Stage):
     def delete(self, name: str) -> Any:
         return self._serving.delete_endpoint(self._ctx, name)
 
+    def update(self, name: str, config: dict[str, Any], **options: Any) -> Any:
+        """Blue/green switch to a new config (variants, shadow, capture, autoscaling)."""
+        return self._serving.update_endpoint(self._ctx, name, config, **options)
+
+    def metrics(self, name: str, **options: Any) -> Any:
+        return self._serving.endpoint_metrics(self._ctx, name, **options)
+
+
+class MonitoringStage(_Stage):
+    """Baselines, monitoring runs and schedules, alarms and retraining (loaded on first use)."""
+
+    @property
+    def _monitoring(self) -> Any:
+        from siklus import monitoring
+
+        return monitoring
+
+    def baseline(self, dataset: str, name: str, **options: Any) -> Any:
+        return self._monitoring.build_baseline(self._ctx, dataset, name, **options)
+
+    def run(self, *, baseline: str, **options: Any) -> Any:
+        return self._monitoring.run_monitoring(self._ctx, baseline=baseline, **options)
+
+    def upload_ground_truth(self, endpoint: str, labels: Any, **options: Any) -> Any:
+        return self._monitoring.upload_ground_truth(self._ctx, endpoint, labels, **options)
+
+    def schedule(self, name: str, *, baseline: str, **options: Any) -> Any:
+        return self._monitoring.create_schedule(self._ctx, name, baseline=baseline, **options)
+
+    def alarm(self, name: str, **definition: Any) -> Any:
+        return self._monitoring.put_alarm(self._ctx, name, **definition)
+
+    def evaluate_alarms(self) -> Any:
+        return self._monitoring.evaluate_alarms(self._ctx)
+
+    def retrain(self, group: str, **options: Any) -> Any:
+        return self._monitoring.retrain(self._ctx, group, **options)
+
+
+class PipelinesStage(_Stage):
+    """Pipelines, their executions and triggers, and ``reproduce``."""
+
+    @property
+    def _pipelines(self) -> Any:
+        from siklus import pipelines
+
+        return pipelines
+
+    def save(self, definition: Any) -> Any:
+        return self._pipelines.save_pipeline(self._ctx, definition)
+
+    def start(self, pipeline: Any, **options: Any) -> Any:
+        return self._pipelines.start_execution(self._ctx, pipeline, **options)
+
+    def resume(self, execution_id: str, **options: Any) -> Any:
+        return self._pipelines.resume_execution(self._ctx, execution_id, **options)
+
+    def stop(self, execution_id: str) -> Any:
+        return self._pipelines.stop_execution(self._ctx, execution_id)
+
+    def describe(self, execution_id: str) -> Any:
+        return self._pipelines.describe_execution(self._ctx, execution_id)
+
+    def executions(self, pipeline: str | None = None) -> list[Any]:
+        return self._pipelines.list_executions(self._ctx, pipeline)
+
+    def run_due_triggers(self) -> list[dict[str, Any]]:
+        return self._pipelines.run_due_triggers(self._ctx)
+
+    def reproduce(self, ref: str, **options: Any) -> Any:
+        return self._pipelines.reproduce(self._ctx, ref, **options)
+
 
 class Workspace:
     """A siklus workspace: a folder with ``siklus.yaml`` and a ``.siklus/`` state folder.
@@ -152,6 +269,9 @@ class Workspace:
         self.training = TrainingStage(self)
         self.models = ModelsStage(self)
         self.endpoints = EndpointsStage(self)
+        self.catalog = CatalogStage(self)
+        self.monitoring = MonitoringStage(self)
+        self.pipelines = PipelinesStage(self)
 
     @property
     def root(self) -> Path:

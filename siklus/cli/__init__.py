@@ -13,56 +13,66 @@ def _register_commands() -> None:
     if _registered:
         return
     from siklus.cli import (
+        alarms,
+        catalog,
         data,
         endpoints,
+        etl,
         experiments,
+        inference,
         jobs,
+        lineage,
         models,
+        monitor,
+        pipelines,
         project,
         quality,
         quickstart,
         recipes,
+        recommend,
+        reproduce,
+        scheduler,
         training,
+        transform,
+        tuning,
     )
 
+    # Business goal and project.
     app.command("init")(project.init)
-    app.command("train")(training.train)
-    app.command("evaluate")(training.evaluate)
     app.command("quickstart")(quickstart.quickstart)
+    app.command("run")(pipelines.run)
+    # Data: connectors, catalog, recipes, quality.
     data.app.add_typer(recipes.app, name="recipe")
     data.app.command("profile")(quality.profile)
     data.app.command("check")(quality.check)
     data.app.command("pii")(quality.pii)
     data.app.command("select-features")(quality.select_features)
-    from siklus.cli import catalog, etl
-
     etl.register(data.app)
     catalog.register(data.app)
     app.add_typer(data.app, name="data")
-    app.add_typer(models.app, name="models")
-    app.add_typer(endpoints.app, name="endpoints")
-    app.add_typer(jobs.app, name="jobs")
+    # Training, experiments, tuning.
+    app.command("train")(training.train)
+    app.command("evaluate")(training.evaluate)
     app.add_typer(experiments.app, name="experiments")
     app.add_typer(experiments.runs_app, name="runs")
-    from siklus.cli import tuning
-
     app.command("tune")(tuning.tune)
     app.add_typer(tuning.app, name="tuning-jobs")
-    from siklus.cli import alarms, monitor, scheduler
-
+    # Deployment.
+    app.add_typer(models.app, name="models")
+    app.add_typer(endpoints.app, name="endpoints")
+    app.add_typer(transform.app, name="transform")
+    app.add_typer(inference.async_app, name="async")
+    app.add_typer(inference.serverless_app, name="serverless")
+    app.command("recommend")(recommend.recommend)
+    # Monitoring.
     app.add_typer(monitor.app, name="monitor")
     app.add_typer(alarms.app, name="alarms")
     scheduler.register(app)  # `siklus scheduler`, `siklus monitor schedule|retrain`
-    from siklus.cli import recommend
-
-    app.command("recommend")(recommend.recommend)
-    from siklus.cli import inference
-
-    app.add_typer(inference.async_app, name="async")
-    app.add_typer(inference.serverless_app, name="serverless")
-    from siklus.cli import transform
-
-    app.add_typer(transform.app, name="transform")
+    # Automation and provenance.
+    app.add_typer(pipelines.app, name="pipelines")
+    app.command("lineage")(lineage.lineage)
+    app.command("reproduce")(reproduce.reproduce)
+    app.add_typer(jobs.app, name="jobs")
     _registered = True
 
 

@@ -1,8 +1,9 @@
 """``siklus quickstart``: the whole lifecycle on real data, in a fresh workspace.
 
-Business goal → ingest → split → train → evaluate against the success criteria →
-register → approve → deploy → invoke, on scikit-learn's bundled breast-cancer data
-(the Wisconsin diagnostic set), each step shown as it runs.
+Business goal (``siklus.yaml``) → the project's pipeline: ingest → recipe → quality check
+→ split → tune → evaluate against the success criteria → register and approve → deploy
+→ monitoring baseline and schedule; then an invocation, on scikit-learn's bundled
+breast-cancer data (the Wisconsin diagnostic set), with a live table of the steps.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 from rich.panel import Panel
@@ -20,11 +20,8 @@ from rich.panel import Panel
 from siklus.cli._output import console, metrics_table, verdict_table
 from siklus.exceptions import InvalidParameter
 
-T = TypeVar("T")
-
 GROUP = "breast-cancer"
 ENDPOINT = "breast-cancer"
-ESTIMATOR = "sklearn.linear_model.LogisticRegression"
 
 
 def write_breast_cancer_csv(path: Path) -> Path:
@@ -70,22 +67,25 @@ def _stop_endpoints(folder: Path) -> None:
         ws.endpoints.delete(endpoint.name)
 
 
-def _step(number: int, title: str, fn: Callable[[], T]) -> T:
-    started = time.monotonic()
-    with console.status(f"[{number}/9] {title} …", spinner="dots"):
-        result = fn()
-    console.print(f"[green]✓[/] [{number}/9] {title} [dim]({time.monotonic() - started:.1f}s)[/]")
-    return result
-
-
 def quickstart(
     workspace: Path = typer.Option(
         Path("siklus-quickstart"), "--workspace", "-w", help="Folder for the demo workspace."
     ),
     fresh: bool = typer.Option(False, "--fresh", help="Delete a previous demo workspace first."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Leave the endpoint running."),
+    param: list[str] = typer.Option(
+        None, "--param", "-p", help="Pipeline parameter NAME=VALUE, e.g. max_tuning_jobs=8."
+    ),
 ) -> None:
-    """Run the whole lifecycle on the bundled breast-cancer data and deploy the model."""
+    """Run the project's pipeline on the bundled breast-cancer data and deploy the model.
+
+    The lifecycle is the ``pipeline:`` of the generated ``siklus.yaml`` — ingest →
+    recipe → quality check → split → tune → evaluate → condition on the success
+    criteria → register → deploy → monitoring baseline → monitoring schedule — run
+    exactly as ``siklus run`` runs it.
+    """
+    from siklus.cli.pipelines import _finish, _parameters, _run_live
+    from siklus.pipelines import parse_definition, start_execution
     from siklus.project import breast_cancer_project
     from siklus.workspace import Workspace
 
@@ -105,89 +105,51 @@ def quickstart(
         )
     )
     ws = Workspace(folder)
-    csv = write_breast_cancer_csv(folder / "data" / "breast_cancer.csv")
-    version, _ = _step(
-        1, "Ingest data/breast_cancer.csv", lambda: ws.data.ingest(csv, name="breast_cancer")
-    )
-    console.print(
-        f"    dataset {version.ref}: {version.row_count} rows, sha256 {version.sha256[:12]}…"
-    )
-    parts = _step(
-        2,
-        "Split 80/10/10, stratified on diagnosis",
-        lambda: ws.data.split(version.ref, stratify="diagnosis"),
-    )
-    console.print("    " + ", ".join(f"{p.ref} ({p.row_count} rows)" for p in parts.values()))
-    job, model = _step(
-        3,
-        f"Train {ESTIMATOR} (training job)",
-        lambda: ws.training.train(
-            estimator=ESTIMATOR,
-            train=parts["train"],
-            validation=parts["validation"],
-            hyperparameters={"C": 1.0, "max_iter": 2000},
-            model_name="breast-cancer-logreg",
-        ),
-    )
-    console.print(
-        f"    job {job.id}: {job.wall_seconds:.1f}s wall, {job.cpu_seconds:.1f}s cpu"
-        f" → model {model.id}"
-    )
-    evaluation = _step(
-        4,
-        "Evaluate on the test split",
-        lambda: ws.training.evaluate(model.id, parts["test"].ref, split="test"),
-    )
-    console.print(
-        metrics_table(evaluation.metrics, title="Test metrics (positive class: malignant)")
-    )
-    verdict = evaluation.verdict or {"passed": False, "criteria": []}
-    console.print(verdict_table(verdict))
-    package = _step(
-        5,
-        f"Register in model package group {GROUP}",
-        lambda: ws.models.register(
-            model.id, group=GROUP, description="quickstart logistic regression"
-        ),
-    )
-    if not verdict["passed"]:
-        ws.models.reject(
-            package.ref, reason="quickstart: success criteria not met", by="siklus quickstart"
+    write_breast_cancer_csv(folder / "data" / "breast_cancer.csv")
+    data = ws.project.pipeline_definition() if ws.project else None
+    assert data is not None  # breast_cancer_project() declares its pipeline
+    if not serve:
+        serving_steps = ("deploy", "monitoring_schedule")  # the schedule monitors the endpoint
+        data = {**data, "steps": [s for s in data["steps"] if s["type"] not in serving_steps]}
+    else:
+        _stop_endpoints(folder)
+    definition = parse_definition(data, source="pipeline in siklus.yaml")
+    values = _parameters(definition, param)
+    started = time.monotonic()
+    body = _run_live(
+        lambda on_change: start_execution(
+            ws.ctx, definition, values, on_change=on_change, trigger={"type": "siklus quickstart"}
         )
-        console.print(
-            "[red]The model did not meet the success criteria; it was rejected and not deployed.[/]"
-        )
-        raise typer.Exit(1)
-    _step(
-        6,
-        f"Approve {package.ref} (criteria passed)",
-        lambda: ws.models.approve(
-            package.ref,
-            reason="quickstart: all success criteria passed on test",
-            by="siklus quickstart",
-        ),
     )
-    start_cmd = f"siklus -w {folder} endpoints create {ENDPOINT} --model {package.ref}"
+    steps = body["steps"]
+    if "evaluate" in steps and steps["evaluate"]["outputs"]:
+        metrics = steps["evaluate"]["outputs"]["metrics"]
+        console.print(metrics_table(metrics, title="Test metrics (positive class: malignant)"))
+        evaluation = ws.ctx.store.list_evaluations(steps["tune"]["outputs"]["model_id"])[0]
+        console.print(verdict_table(evaluation.verdict or {"passed": False, "criteria": []}))
+    _finish(body, as_json=False)
+    console.print(f"Pipeline {body['pipeline']} ran in {time.monotonic() - started:.1f}s "
+                  f"(execution {body['id']}).")  # fmt: skip
+    package = steps["register"]["outputs"]["package"]
+    start_cmd = f"siklus -w {folder} endpoints create {ENDPOINT} --model {package}"
     if not serve:
         console.print(f"[bold]Start the endpoint with:[/] {start_cmd}", soft_wrap=True)
         return
-    _stop_endpoints(folder)
-    endpoint = _step(
-        7, f"Deploy endpoint {ENDPOINT}", lambda: ws.endpoints.create(ENDPOINT, package.ref)
-    )
+    endpoint = ws.endpoints.get(ENDPOINT)
     console.print(f"    serving at {endpoint.url}  (POST /invocations, GET /ping)")
-    test_rows = ws.data.read(parts["test"].ref).head(3)
+    test_rows = ws.data.read(steps["split"]["outputs"]["test"]).head(3)
     truth = test_rows.pop("diagnosis").tolist()
-    body = json.dumps(test_rows.to_dict(orient="records")).encode()
-    (folder / "rows.json").write_bytes(body)  # an example payload for the user to send
-    answer: dict[str, Any] = _step(
-        8, "Invoke it with 3 test rows", lambda: ws.endpoints.invoke(ENDPOINT, body)
-    )
-    console.print(f"    predicted {answer['predictions']}  (true: {truth})")
-    _step(9, "Check the endpoint is healthy", lambda: ws.endpoints.get(ENDPOINT))
+    body_bytes = json.dumps(test_rows.to_dict(orient="records")).encode()
+    (folder / "rows.json").write_bytes(body_bytes)  # an example payload for the user to send
+    answer: dict[str, Any] = ws.endpoints.invoke(ENDPOINT, body_bytes)
+    console.print(f"    invoked with 3 test rows: predicted {answer['predictions']}  "
+                  f"(true: {truth})")  # fmt: skip
     console.print(f"[bold green]Done.[/] Endpoint [bold]{ENDPOINT}[/] is running at {endpoint.url}")
     console.print(
         f"Invoke:  siklus -w {folder} endpoints invoke {ENDPOINT} --file {folder / 'rows.json'}",
         soft_wrap=True,
     )
+    console.print(f"Lineage: siklus -w {folder} lineage {ENDPOINT} --provenance", soft_wrap=True)
+    console.print(f"Again:   siklus -w {folder} run   (unchanged steps come from the cache)",
+                  soft_wrap=True)  # fmt: skip
     console.print(f"Stop:    siklus -w {folder} endpoints delete {ENDPOINT}", soft_wrap=True)

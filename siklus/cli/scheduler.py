@@ -16,7 +16,7 @@ import typer
 
 from siklus.cli._app import open_workspace
 from siklus.cli._output import JSON_OPTION, console, print_json, print_record, print_table
-from siklus.exceptions import InvalidParameter
+from siklus.exceptions import InvalidParameter, SiklusError
 
 schedule_app = typer.Typer(
     help="Monitoring schedules: cron or interval, plus on demand; each execution a job.",
@@ -217,6 +217,18 @@ def scheduler(
 
     def on_tick(result: Any) -> None:
         stamp = datetime.now(UTC).strftime("%H:%M:%S")
+        # Pipeline triggers (cron, new dataset version) share the loop: monitoring cannot
+        # import pipelines (a higher layer), the CLI can.
+        from siklus.pipelines import run_due_triggers
+
+        try:
+            fired = run_due_triggers(ws)
+        except SiklusError as exc:
+            console.print(f"{stamp} pipeline triggers failed: {exc}")
+            fired = []
+        for f in fired:
+            console.print(f"{stamp} pipeline trigger {f['trigger']}: execution "
+                          f"{f['execution_id']} ({f['reason']})")  # fmt: skip
         for e in result.executions:
             skipped = f", {e.missed_slots} missed slot(s) skipped" if e.missed_slots else ""
             console.print(f"{stamp} schedule {e.schedule}: job {e.job_id}{skipped}")

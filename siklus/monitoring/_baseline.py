@@ -169,6 +169,13 @@ def build_baseline(
     }
     resource = ctx.store.put_resource(BASELINE_KIND, name, body)
     ctx.store.add_lineage(("dataset", version.id), ("monitoring-baseline", name), "baseline")
+    if model is not None:
+        from siklus.registry import get_package
+
+        package = get_package(ctx, model)
+        ctx.store.add_lineage(
+            ("model_package", package.id), ("monitoring-baseline", name), "baseline"
+        )
     return Baseline(
         name, resource.revision, body, statistics, parse_constraints(constraints), constraints
     )

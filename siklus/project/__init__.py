@@ -23,7 +23,12 @@ from siklus.project._model import (
     ProjectSpec,
     check_project_name,
 )
-from siklus.project._scaffold import breast_cancer_project, scaffold_project, write_project
+from siklus.project._scaffold import (
+    breast_cancer_pipeline,
+    breast_cancer_project,
+    scaffold_project,
+    write_project,
+)
 
 __all__ = [
     "PROJECT_FILE",
@@ -32,6 +37,7 @@ __all__ = [
     "ProblemSpec",
     "ProblemType",
     "ProjectSpec",
+    "breast_cancer_pipeline",
     "breast_cancer_project",
     "check_project_name",
     "load_project",

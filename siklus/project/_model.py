@@ -219,6 +219,10 @@ class ProjectSpec(_Spec):
             and values up to 256 characters, neither empty.
         settings: Overrides of :data:`siklus.config.SETTINGS`, lower precedence than
             environment variables. Values are parsed to the setting's type.
+        pipeline: The project's pipeline, run by ``siklus run``: a pipeline definition
+            (``parameters:``, ``steps:``; ``name:`` defaults to the project's name).
+            Only its outline is checked here; :mod:`siklus.pipelines` validates the steps
+            (this package sits below it and cannot import it).
 
     Example:
         >>> from siklus.project import breast_cancer_project
@@ -237,6 +241,7 @@ class ProjectSpec(_Spec):
     stakeholders: list[str] = []
     tags: dict[TagKey, TagValue] = {}
     settings: dict[SettingName, Any] = {}
+    pipeline: dict[str, Any] | None = None
 
     @field_validator("name")
     @classmethod
@@ -275,6 +280,25 @@ class ProjectSpec(_Spec):
             if isinstance(parsed[name], float) and not math.isfinite(parsed[name]):
                 raise ValueError(f"setting {name!r} = {raw!r} must be a finite number")
         return parsed
+
+    @field_validator("pipeline")
+    @classmethod
+    def _pipeline_outline(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        steps = value.get("steps")
+        if not isinstance(steps, list) or not steps:
+            raise ValueError(
+                "pipeline needs a non-empty steps: list, e.g. steps: [{name: train, type: "
+                "training, args: {...}}]; see docs/pipelines.md"
+            )
+        return value
+
+    def pipeline_definition(self) -> dict[str, Any] | None:
+        """The pipeline section as a definition mapping, named after the project if unnamed."""
+        if self.pipeline is None:
+            return None
+        return {"name": self.name, **self.pipeline}
 
     def verdict(self, metrics_by_split: Mapping[str, Mapping[str, Any]]) -> Verdict:
         """Check metrics against this project's success criteria.

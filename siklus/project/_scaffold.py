@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 import yaml
 
@@ -254,7 +254,76 @@ def breast_cancer_project() -> ProjectSpec:
         ),
         stakeholders=["oncology", "radiology", "ml-research"],
         tags={"project": "breast-cancer", "cost-center": "ml-research"},
+        pipeline=breast_cancer_pipeline(),
     )
+
+
+def breast_cancer_pipeline() -> dict[str, Any]:
+    """The quickstart's pipeline, from raw CSV to a served model (``siklus run``).
+
+    ingest → recipe → data-quality check → split → tune → evaluate → condition on the
+    project's success criteria → register and approve → deploy → monitoring baseline →
+    hourly monitoring schedule of the endpoint's captured data; when the criteria fail,
+    the model is registered as Rejected and the execution fails with the reason.
+    """
+    model = {"from": "tune.model_id"}
+    return {
+        "description": "Ingest, prepare, check, split, tune, evaluate, register, deploy.",
+        "parameters": {
+            "data_file": {"type": "string", "default": "data/breast_cancer.csv"},
+            "endpoint": {"type": "string", "default": "breast-cancer"},
+            "max_tuning_jobs": {"type": "integer", "default": 4},
+            "seed": {"type": "integer", "default": 42},
+        },
+        "steps": [
+            {"name": "ingest", "type": "ingest",
+             "args": {"path": {"param": "data_file"}, "name": "breast_cancer"}},
+            {"name": "prepare", "type": "recipe",
+             "args": {"dataset": {"from": "ingest.dataset"},
+                      "output_name": "breast_cancer.prepared",
+                      "recipe": {"name": "breast-cancer-prepare",
+                                 "steps": [{"step": "drop_duplicates"}]}}},
+            {"name": "check", "type": "quality",
+             "args": {"dataset": {"from": "prepare.dataset"},
+                      "rules": [{"type": "completeness", "column": "diagnosis",
+                                 "min_fraction": 1.0},
+                                {"type": "allowed_values", "column": "diagnosis",
+                                 "values": ["malignant", "benign"]}]}},
+            {"name": "split", "type": "split", "depends_on": ["check"],
+             "args": {"dataset": {"from": "prepare.dataset"}, "stratify": "diagnosis",
+                      "seed": {"param": "seed"}}},
+            {"name": "tune", "type": "tuning",
+             "args": {"estimator": "sklearn.linear_model.LogisticRegression",
+                      "train": {"from": "split.train"},
+                      "validation": {"from": "split.validation"},
+                      "space": {"C": {"type": "float", "low": 0.01, "high": 10.0, "log": True}},
+                      "hyperparameters": {"max_iter": 2000},
+                      "objective": "validation:f1", "strategy": "bayesian",
+                      "max_jobs": {"param": "max_tuning_jobs"}, "seed": {"param": "seed"}}},
+            {"name": "evaluate", "type": "evaluation",
+             "args": {"model": model, "dataset": {"from": "split.test"}, "split": "test"}},
+            {"name": "criteria", "type": "condition",
+             "conditions": [{"left": {"from": "evaluate.passed"}, "op": "==", "right": True}],
+             "if_steps": ["register"], "else_steps": ["reject", "not-good-enough"]},
+            {"name": "register", "type": "register",
+             "args": {"model": model, "group": "breast-cancer", "approve": True,
+                      "reason": "all success criteria passed on test"}},
+            {"name": "deploy", "type": "deploy",
+             "args": {"endpoint": {"param": "endpoint"}, "package": {"from": "register.package"}}},
+            {"name": "baseline", "type": "monitoring_baseline",
+             "args": {"dataset": {"from": "split.train"}, "name": "breast-cancer",
+                      "label": "diagnosis", "model": {"from": "register.package"}}},
+            {"name": "monitor", "type": "monitoring_schedule",
+             "args": {"name": "breast-cancer-hourly", "baseline": {"from": "baseline.baseline"},
+                      "endpoint": {"from": "deploy.endpoint"}, "cron": "0 * * * *",
+                      "kinds": ["data_quality", "data_drift"]}},
+            {"name": "reject", "type": "register",
+             "args": {"model": model, "group": "breast-cancer", "reject": True,
+                      "reason": "success criteria not met on test"}},
+            {"name": "not-good-enough", "type": "fail", "depends_on": ["reject"],
+             "args": {"message": "the model did not meet the success criteria; not deployed"}},
+        ],
+    }  # fmt: skip
 
 
 def _scalar(value: str) -> str:

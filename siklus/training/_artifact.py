@@ -8,9 +8,12 @@ on load.
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import platform
 import tempfile
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
@@ -85,11 +88,62 @@ def load_estimator(path: str | os.PathLike[str], extra_trusted: Iterable[str] = 
     return sio.load(path, trusted=found)
 
 
+def canonical_skops(raw: bytes) -> bytes:
+    """Rewrite a skops file so the same estimator always gives the same bytes.
+
+    skops names array members and ``__id__`` fields after ``id()`` (memory addresses) and
+    stamps each zip member with the current time, so two identical fits hash differently.
+    Here ids are renumbered in the (deterministic) order they appear in ``schema.json``,
+    member names follow, and every member gets the zip epoch (1980-01-01) as its time.
+    skops loads the result unchanged: ids only pair references within the file.
+    """
+    with zipfile.ZipFile(io.BytesIO(raw)) as source:
+        schema = json.loads(source.read("schema.json"))
+        members = {name: source.read(name) for name in source.namelist() if name != "schema.json"}
+    numbers: dict[int, int] = {}
+
+    def renumber(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key == "__id__" and isinstance(value, int):
+                    value = numbers.setdefault(value, len(numbers) + 1)
+                elif key == "file" and isinstance(value, str) and value in members:
+                    stem, dot, ext = value.partition(".")
+                    if stem.isdigit():
+                        value = f"{numbers.setdefault(int(stem), len(numbers) + 1)}{dot}{ext}"
+                out[key] = renumber(value)
+            return out
+        if isinstance(node, list):
+            return [renumber(item) for item in node]
+        return node
+
+    canonical = renumber(schema)
+    renamed: dict[str, bytes] = {}
+    for name, data in members.items():
+        stem, dot, ext = name.partition(".")
+        new = f"{numbers[int(stem)]}{dot}{ext}" if stem.isdigit() and int(stem) in numbers else name
+        renamed[new] = data
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as target:
+        entries = [("schema.json", json.dumps(canonical, indent=2).encode())]
+        entries += sorted(renamed.items())
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            target.writestr(info, data)
+    return buffer.getvalue()
+
+
 def save_estimator(ctx: WorkspaceContext, estimator: Any) -> str:
-    """Write ``estimator`` as skops into the artifact store; return its sha256."""
+    """Write ``estimator`` as skops into the artifact store; return its sha256.
+
+    The file is canonical (:func:`canonical_skops`): refitting with the same data, code
+    and seed gives the same sha256, which is what ``siklus reproduce`` checks.
+    """
     with tempfile.TemporaryDirectory(dir=ctx.state_dir) as tmp:
         path = Path(tmp) / "model.skops"
-        sio.dump(estimator, path)
+        path.write_bytes(canonical_skops(sio.dumps(estimator)))
         return ctx.artifacts.put_file(path)
 
 

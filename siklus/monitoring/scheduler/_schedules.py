@@ -199,6 +199,9 @@ def create_schedule(
             f"Monitoring schedule {name!r} already exists; delete it first or pick another name."
         ) from None
     ctx.store.append_event(KIND, name, {"type": "Created", "timestamp": now})
+    ctx.store.add_lineage(("monitoring-baseline", baseline), (KIND, name), "baseline")
+    if endpoint is not None:
+        ctx.store.add_lineage(("endpoint", endpoint), (KIND, name), "monitored-by")
     return Schedule.from_resource(resource)
 
 
