@@ -21,6 +21,12 @@ from siklus.lineage import (
 from siklus.pipelines import parse_definition, reproduce, start_execution
 from siklus.project import breast_cancer_project
 from siklus.store import WorkspaceContext
+from siklus.testing import browser_probe
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def test_walk_follows_recorded_edges_both_ways_and_exports(ctx: WorkspaceContext) -> None:
@@ -49,6 +55,13 @@ def test_walk_follows_recorded_edges_both_ways_and_exports(ctx: WorkspaceContext
     # Self-contained: nothing is fetched (the only URL is the SVG namespace).
     assert re.findall(r"https?://[^\"' ]+", page) == ["http://www.w3.org/2000/svg"]
     assert "src=" not in page and "<link" not in page
+    seen = browser_probe(_write(ctx.root / "lineage.html", page))
+    assert seen["errors"] == []
+    [svg] = seen["svgs"]
+    assert svg["width"] > 100 and svg["height"] > 50
+    assert svg["shapes"] >= len(both.nodes) + len(both.edges)
+    for node in ("job:j1", "model:m1", "recipe:r1", "evaluation:e1"):
+        assert node.split(":")[1] in seen["text"]
     with pytest.raises(NotFound, match="Nothing in the workspace is called 'nope'"):
         walk(store, "nope")
     assert resolve_node(store, "recipe=r1") == ("recipe", "r1")

@@ -26,6 +26,7 @@ from siklus.monitoring import (
     upload_ground_truth,
 )
 from siklus.store.capture import CaptureWriter, row_ids_for
+from siklus.testing import browser_probe
 
 from ._helpers import BAND, LABEL, Workspace
 
@@ -136,6 +137,12 @@ def test_shifted_features_and_quality_drop_are_flagged(
     assert load_violations(ws.ctx, {"artifacts": result.artifacts}) == document
     html = Path(result.paths["report"]).read_text(encoding="utf-8")
     assert html.count("<svg") >= 31 and "http://" not in html and "https://" not in html
+    seen = browser_probe(result.paths["report"])
+    assert seen["errors"] == []
+    charts = [svg for svg in seen["svgs"] if svg["width"] > 50]  # the rest: legend swatches
+    assert len(charts) >= 31
+    assert all(svg["height"] > 20 and svg["shapes"] > 0 for svg in charts)
+    assert SCALED in seen["text"] and "mean radius" in seen["text"]
     series = ws.ctx.store.get_metric_data(
         NAMESPACE, "feature_drift_psi", dimensions={"endpoint": "shifted", "feature": SCALED}
     )
