@@ -226,6 +226,35 @@ def test_alarm_action_job_runs_a_stored_pipeline(ctx: WorkspaceContext) -> None:
     assert body["steps"]["gate"]["outputs"]["outcome"] is True
 
 
+def test_an_alarm_going_to_alarm_starts_the_pipeline(ctx: WorkspaceContext) -> None:
+    """The whole path: metric breach -> alarm state change -> action job -> execution."""
+    from siklus.monitoring import evaluate_alarm, put_alarm
+
+    save_pipeline(ctx, PipelineDefinition(
+        name="retrain",
+        parameters={"n": {"type": "integer", "default": 0}},
+        steps=[Step(name="gate", type="condition",
+                    conditions=[{"left": param("n"), "op": ">=", "right": 1}])],
+    ))  # fmt: skip
+    put_alarm(
+        ctx, "recall-low", namespace="siklus/monitoring", metric="recall",
+        dimensions={"endpoint": "bc"}, statistic="Average", period=60, threshold=0.9,
+        comparison="LessThanThreshold", evaluation_periods=1, datapoints_to_alarm=1,
+        alarm_actions=[{"type": "pipeline", "pipeline": "retrain", "parameters": {"n": 2}}],
+    )  # fmt: skip
+    t0 = 1_800_000_000.0
+    ctx.store.put_metric_data(
+        "siklus/monitoring", "recall", [(t0 + 5, 0.7)], dimensions={"endpoint": "bc"}
+    )
+    result = evaluate_alarm(ctx, "recall-low", now=t0 + 60)
+    assert result.alarm.state.value == "ALARM"
+    [fired] = result.fired
+    job = LocalExecutor(ctx).wait(fired["job_id"], timeout=120)
+    assert job.status.value == "Completed", job.failure_reason
+    body = describe_execution(ctx, job.outputs["execution_id"])
+    assert body["status"] == "Succeeded" and body["parameters"] == {"n": 2}
+
+
 def test_a_new_dataset_version_misses_the_cache(ctx: WorkspaceContext, tmp_path: Path) -> None:
     data = tmp_path / "d.csv"
     data.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20)), encoding="utf-8")
