@@ -80,7 +80,9 @@ def _coerce_column(name: str, kind: str, values: pd.Series) -> pd.Series:
         bad = present & converted.isna().to_numpy()
         if bad.any():
             raise InvalidInput(f"Column {name!r} must be a boolean; got {_bad_rows(bad, values)}.")
-        return converted.astype("object")
+        # Missing as NaN, not None: scikit-learn's imputers see NaN as missing in object
+        # columns but treat None as one more category.
+        return converted.astype("object").where(present, np.nan)
     if kind == "datetime":
         converted = pd.to_datetime(values, errors="coerce", utc=True)
         bad = present & converted.isna().to_numpy()

@@ -47,6 +47,19 @@ def test_conform_reorders_and_coerces(frame):
     assert out["member"].tolist() == [True, False, True]
 
 
+def test_missing_booleans_are_nan_so_imputers_fill_them():
+    from sklearn.impute import SimpleImputer
+
+    sig = [{"name": "member", "type": "boolean", "nullable": True}]
+    out = conform(pd.DataFrame({"member": [None, "false", np.nan]}), sig)
+    assert out["member"].iloc[1] is False
+    assert pd.isna(out["member"].iloc[0]) and out["member"].iloc[0] is not None
+    filled = SimpleImputer(strategy="most_frequent").fit(
+        conform(pd.DataFrame({"member": [True, True, False, None]}), sig)
+    )
+    assert filled.transform(out).ravel().tolist() == [True, False, True]
+
+
 def test_conform_errors_name_column_and_row(frame):
     sig = infer_signature(frame)
     good = frame.copy()
