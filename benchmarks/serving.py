@@ -6,7 +6,9 @@ on the breast cancer data), this script
 1. times raw in-process ``pipeline.predict`` of one row (what a caller would pay without
    a server), and ``predict`` + ``predict_proba`` (what the endpoint computes and returns);
 2. deploys the model as a siklus endpoint and measures the time from launch
-   (``create_endpoint`` called) to the first answered request;
+   (``create_endpoint`` called) to the first answered request, cold (a new Python
+   process imports everything) and through the warm host (``siklus endpoints host
+   start``: a pre-imported process forks the endpoint);
    ("added p50 ms" is the endpoint's p50 at concurrency 1 minus raw ``predict``);
 3. sends single-row JSON requests at concurrency 1 and 16 over keep-alive connections
    (a raw-socket client in threads, so the client costs little) and reports
@@ -41,6 +43,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from siklus.serving import create_endpoint, delete_endpoint
+from siklus.serving._host import start_host, stop_host
 from siklus.store import ApprovalStatus, WorkspaceContext
 from siklus.training import infer_signature, save_estimator
 
@@ -221,6 +224,14 @@ def main() -> None:
                     rows.append((label, "siklus", concurrency, result, predict_s, both_s, first))
             finally:
                 delete_endpoint(ctx, label, grace_seconds=5)
+        warm: dict[str, float] = {}
+        start_host(ctx)
+        try:
+            for label, pipeline in models.items():
+                _, _, warm[label] = deploy(ctx, f"{label}-warm", pipeline, features, args.workers)
+                delete_endpoint(ctx, f"{label}-warm", grace_seconds=5)
+        finally:
+            stop_host(ctx)
     print(
         f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; "
         f"{args.workers} worker(s); {args.seconds:g} s per level"
@@ -251,6 +262,10 @@ def main() -> None:
             "mlflow: importable, but serving it needs a logged model and its own "
             "environment; not measured by this script yet."
         )
+    cold = {label: first for label, _, c, *_, first in rows if c == 1}
+    print(f"{'first answer s':<20} {'cold':>7} {'warm host':>9}")
+    for label in models:
+        print(f"{label:<20} {cold[label]:>7.2f} {warm[label]:>9.2f}")
     lr = {c: r for label, _, c, r, *_ in rows if label == "logistic-regression"}
     lr_raw = next(only for label, _, _, _, only, _, _ in rows if label == "logistic-regression")
     first_all = max(first for *_, first in rows)
@@ -264,8 +279,13 @@ def main() -> None:
         f"{'met' if added <= 1.0 else 'NOT met'}"
     )
     print(
-        f"goal first answer <= 1 s after launch: {first_all:.2f} s -> "
+        f"goal first answer <= 1 s after launch (cold process): {first_all:.2f} s -> "
         f"{'met' if first_all <= 1.0 else 'NOT met'}"
+    )
+    warm_all = max(warm.values())
+    print(
+        f"goal first answer <= 1 s after launch (warm host): {warm_all:.2f} s -> "
+        f"{'met' if warm_all <= 1.0 else 'NOT met'}"
     )
 
 

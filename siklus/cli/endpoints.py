@@ -1,4 +1,4 @@
-"""``siklus endpoints``: create, update, invoke, describe, metrics, list, delete endpoints."""
+"""``siklus endpoints``: create, update, invoke, describe, metrics, list, delete; warm host."""
 
 from __future__ import annotations
 
@@ -249,3 +249,29 @@ def delete(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """Stop the endpoint's server and mark it Deleted."""
     open_workspace(ctx).endpoints.delete(name)
     console.print(f"Endpoint [bold]{name}[/] deleted.")
+
+
+host_app = typer.Typer(
+    help="The warm host: one pre-imported process per workspace that starts endpoints fast.",
+    no_args_is_help=True,
+)
+app.add_typer(host_app, name="host")
+
+
+@host_app.command("start")
+def host_start(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Start the warm host (nothing changes when it already runs)."""
+    print_record(_serving().start_host(open_workspace(ctx).ctx), as_json=as_json)
+
+
+@host_app.command("stop")
+def host_stop(ctx: typer.Context) -> None:
+    """Stop the warm host; the endpoints it started keep running."""
+    stopped = _serving().stop_host(open_workspace(ctx).ctx)
+    console.print("Warm host stopped." if stopped else "No warm host was running.")
+
+
+@host_app.command("status")
+def host_status(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Whether the warm host runs, its pid, socket, log and the endpoints it started."""
+    print_record(_serving().host_status(open_workspace(ctx).ctx), as_json=as_json)

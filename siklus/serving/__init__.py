@@ -57,6 +57,7 @@ _LAZY: dict[str, str] = {
     "describe_serverless_endpoint": "siklus.serving.serverless",
     "describe_transform": "siklus.serving.batch",
     "get_async_result": "siklus.serving.asynchronous",
+    "host_status": "siklus.serving._host",
     "invoke_async": "siklus.serving.asynchronous",
     "invoke_serverless": "siklus.serving.serverless",
     "list_async_endpoints": "siklus.serving.asynchronous",
@@ -65,6 +66,8 @@ _LAZY: dict[str, str] = {
     "load_onnx_model": "siklus.serving._onnx",
     "recommend": "siklus.serving.recommender",
     "resume_transform": "siklus.serving.batch",
+    "start_host": "siklus.serving._host",
+    "stop_host": "siklus.serving._host",
     "transform": "siklus.serving.batch",
 }
 

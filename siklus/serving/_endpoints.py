@@ -21,7 +21,6 @@ import contextlib
 import os
 import re
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from siklus.serving._config import (
     resolve_config,
 )
 from siklus.serving._errors import EndpointError, error_from_answer
-from siklus.serving._process import log_tail, spawn_server, stop_server
+from siklus.serving._process import ServerProcess, log_tail, spawn_server, stop_server
 from siklus.store import Endpoint, EndpointStatus, WorkspaceContext
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
@@ -260,7 +259,7 @@ def endpoint_events(ctx: WorkspaceContext, name: str, limit: int = 50) -> list[d
 
 
 def _wait_until_ready(
-    ctx: WorkspaceContext, name: str, proc: subprocess.Popen[bytes], timeout: float
+    ctx: WorkspaceContext, name: str, proc: ServerProcess, timeout: float
 ) -> Endpoint:
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=2.0) as client:
@@ -276,11 +275,11 @@ def _wait_until_ready(
                         return endpoint
                 except httpx.TransportError:
                     pass  # listening but not accepting yet, or died: checked below
-            if proc.returncode is not None:
+            if (code := proc.poll()) is not None:
                 # It may have recorded why just before exiting; prefer its own reason.
                 endpoint = ctx.store.get_endpoint(name)
                 reason = endpoint.failure_reason or (
-                    f"the server process exited with code {proc.returncode} before answering /ping"
+                    f"the server process exited with code {code} before answering /ping"
                 )
                 raise _start_failed(_mark_failed(ctx, name, reason), reason)
             if time.monotonic() >= deadline:

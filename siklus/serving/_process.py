@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 from siklus.jobs import process_alive, signal_group
 
@@ -22,18 +23,37 @@ from siklus.jobs import process_alive, signal_group
 _TAIL_BYTES = 8192
 
 
+class ServerProcess(Protocol):
+    """What a caller needs of a started server: its ``pid`` and ``poll()`` (None while it
+    runs), as ``subprocess.Popen`` and :class:`~siklus.serving._host.HostedServer` give."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+
+
 def spawn_server(
     name: str, *, port: int | None, env: Mapping[str, str], log_path: Path, cwd: Path
-) -> subprocess.Popen[bytes]:
-    """Start ``python -m siklus.serving._server NAME`` detached, logging to ``log_path``.
+) -> ServerProcess:
+    """Start the endpoint supervisor detached, logging to ``log_path``.
 
-    The child is reaped by a daemon thread as soon as it exits, so no zombie outlives it
+    When the workspace ``cwd`` has a warm host running (``siklus endpoints host start``,
+    see :mod:`siklus.serving._host`), the host forks it with everything already imported;
+    otherwise ``python -m siklus.serving._server NAME`` starts as a new process.
+
+    The subprocess is reaped by a daemon thread as soon as it exits, so no zombie outlives it
     while this process lives and ``Popen`` never warns about a child still running.
 
     Raises:
         OSError: The interpreter could not be started.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    # Imported here: ``python -m siklus.serving._host`` must not find itself imported already.
+    from siklus.serving._host import spawn_via_host
+
+    hosted = spawn_via_host(name, port=port, env=dict(env), log_path=log_path, cwd=cwd)
+    if hosted is not None:
+        return hosted
     command = [sys.executable, "-m", "siklus.serving._server", name]
     if port is not None:
         command += ["--port", str(port)]
@@ -94,4 +114,4 @@ def log_tail(path: str | os.PathLike[str] | None, lines: int = 15) -> str:
     return "\n".join(tail) if tail else "(log is empty)"
 
 
-__all__ = ["log_tail", "spawn_server", "stop_server"]
+__all__ = ["ServerProcess", "log_tail", "spawn_server", "stop_server"]

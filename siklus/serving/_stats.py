@@ -129,6 +129,10 @@ class SlotWriter:
     def set_ready(self) -> None:
         self.row[READY] = 1
 
+    def set_not_accepting(self) -> None:
+        """A draining worker has closed its listening socket: new connections go elsewhere."""
+        self.row[READY] = 0
+
 
 __all__ = [
     "BATCHES",

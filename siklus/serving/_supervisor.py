@@ -131,6 +131,25 @@ class Supervisor:
         worker.draining = True
         self.stats.table[worker.slot, st.DRAIN] = 1
 
+    def _wait_until_not_accepting(self, workers: list[_Worker], timeout: float = 5.0) -> None:
+        """Return once ``workers`` have closed their listening sockets (or exited).
+
+        The rollout is recorded as complete only after this, so a request sent after
+        ``update_endpoint`` returns reaches the new config, never a draining worker that
+        had not yet noticed its drain flag (workers look at it every 0.1 s).
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._reap()
+            if all(
+                w.pid not in self.workers or not self.stats.table[w.slot, st.READY] for w in workers
+            ):
+                return
+            time.sleep(0.005)
+        logger.warning(
+            "Endpoint %s: draining workers still accepting after %s s", self.name, timeout
+        )
+
     def _serving(self) -> list[_Worker]:
         if self.active is None:
             return []
@@ -216,6 +235,7 @@ class Supervisor:
         old = [w for w in self.workers.values() if w.generation != generation.number]
         for worker in old:
             self._drain(worker)
+        self._wait_until_not_accepting(old)
         previous = self.active
         self.active = generation
         self._last_scale = time.monotonic()

@@ -74,6 +74,7 @@ class _WorkerServer(uvicorn.Server):
         if self.invoker.draining:
             for server in self.servers:
                 server.close()  # stop accepting; the other workers take new connections
+            self.slot.set_not_accepting()  # the supervisor waits for this before switching
             loop = asyncio.get_running_loop()
             deadline = loop.time() + DRAIN_TIMEOUT_S
             while self.server_state.connections and loop.time() < deadline:
