@@ -103,15 +103,38 @@ def load(
     chunk_size: int = typer.Option(10_000, "--chunk-size", help="SQL: rows fetched at a time."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Load files or a SQL table/query into a new version of --dataset (as a job)."""
+    """Load files or a SQL table/query into a new version of --dataset (as a job).
+
+    Ctrl-C stops the job (between files, or between SQL chunks); nothing is stored then.
+    """
     ws = open_workspace(ctx)
-    with _JobProgress(LocalExecutor(ws.ctx), f"Loading into {dataset}") as progress:
-        job, _ = run_load(
-            ws.ctx, source, dataset, table=table, query=query, watermark=watermark,
-            format=format, incremental=incremental, name=name, chunk_size=chunk_size,
-            on_poll=progress,
-        )  # fmt: skip
+    executor = LocalExecutor(ws.ctx)
+    job, _ = run_load(
+        ws.ctx, source, dataset, table=table, query=query, watermark=watermark,
+        format=format, incremental=incremental, name=name, chunk_size=chunk_size, wait=False,
+    )  # fmt: skip
+    with _JobProgress(executor, f"Loading into {dataset}") as progress:
+        job = _wait_or_stop(executor, job, progress, "before the next file or chunk")
+    if job.status == JobStatus.STOPPED or job.outputs.get("stopped"):
+        err_console.print(f"Job {job.id} was stopped; nothing was stored.")
+        raise typer.Exit(130)
+    if job.status != JobStatus.COMPLETED:
+        raise job_error(ws.ctx, job)
     _report(job, as_json)
+
+
+def _wait_or_stop(executor: LocalExecutor, job: Job, progress: _JobProgress, when: str) -> Job:
+    """Wait for ``job``; on Ctrl-C ask it to stop and wait for it to end.
+
+    The job runs in its own session, so without this a Ctrl-C would end only the CLI and
+    leave the job running on, storing its result after the user gave up on it.
+    """
+    try:
+        return executor.wait(job.id, on_poll=progress)
+    except KeyboardInterrupt:
+        err_console.print(f"Stopping job {job.id} {when} …")
+        executor.stop(job.id)
+        return executor.wait(job.id)
 
 
 def stream(
@@ -144,12 +167,7 @@ def stream(
         poll_interval=poll_interval, name=name, wait=False,
     )  # fmt: skip
     with _JobProgress(executor, f"Streaming into {dataset}") as progress:
-        try:
-            job = executor.wait(job.id, on_poll=progress)
-        except KeyboardInterrupt:
-            err_console.print(f"Stopping job {job.id} after the current batch …")
-            executor.stop(job.id)
-            job = executor.wait(job.id)
+        job = _wait_or_stop(executor, job, progress, "after the current batch")
     if job.status not in (JobStatus.COMPLETED, JobStatus.STOPPED):
         raise job_error(ws.ctx, job)
     _report(job, as_json)

@@ -11,8 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from siklus.cli import _register_commands, app
+from siklus.cli import etl as etl_cli
 from siklus.data import read_frame
 from siklus.exceptions import InvalidParameter, NotFound
+from siklus.store import JobStatus
 
 
 def invoke(workspace: Path, *args: str):
@@ -66,3 +68,21 @@ def test_errors_come_before_any_job(ctx, tmp_path):
     redis = invoke(ctx.root, "stream", "redis://127.0.0.1:1/0", "-d", "x")
     assert isinstance(redis.exception, InvalidParameter) and "stream key" in str(redis.exception)
     assert ctx.store.list_jobs() == [] and ctx.store.list_dataset_versions() == []
+
+
+def test_ctrl_c_on_load_stops_the_job_and_stores_nothing(ctx, tmp_path, monkeypatch):
+    (tmp_path / "a.csv").write_text("a\n1\n")
+    real_wait = etl_cli.LocalExecutor.wait
+
+    def interrupted_wait(self, job_id, **kwargs):
+        if kwargs.get("on_poll") is not None:  # the CLI's first wait: the user presses Ctrl-C
+            raise KeyboardInterrupt
+        return real_wait(self, job_id, **kwargs)
+
+    monkeypatch.setattr(etl_cli.LocalExecutor, "wait", interrupted_wait)
+    result = invoke(ctx.root, "load", str(tmp_path / "a.csv"), "-d", "events")
+    assert result.exit_code == 130, result.output
+    assert "was stopped; nothing was stored" in result.output
+    [job] = ctx.store.list_jobs()
+    assert job.status == JobStatus.STOPPED
+    assert ctx.store.list_dataset_versions("events") == []

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
@@ -24,8 +25,15 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from siklus.data.catalog._model import Column
-from siklus.data.etl import FileEntry, list_files, masked_url, open_location
-from siklus.exceptions import InvalidParameter
+from siklus.data.etl import (
+    FileEntry,
+    csv_delimiter,
+    list_files,
+    masked_url,
+    missing_sqlite_file,
+    open_location,
+)
+from siklus.exceptions import InvalidParameter, NotFound
 
 
 @dataclass
@@ -51,6 +59,26 @@ class Scan:
 def _clean(name: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9_\-]+", "_", name).strip("_-") or "table"
     return cleaned if cleaned[0].isalnum() else f"t{cleaned}"
+
+
+def _unique_names(scan: Scan) -> Scan:
+    """Give tables whose cleaned names collide (``my.t`` and ``my_t``) distinct names.
+
+    Without it the second would overwrite the first in the catalog on every crawl. The
+    first in scan order keeps the name; the next get ``_2``, ``_3`` … (scan order is
+    sorted, so the names are stable from one crawl to the next).
+    """
+    taken = {t.name for t in scan.tables}
+    seen: set[str] = set()
+    for table in scan.tables:
+        if table.name in seen:
+            number = 2
+            while f"{table.name}_{number}" in taken:
+                number += 1
+            table.name = f"{table.name}_{number}"
+            taken.add(table.name)
+        seen.add(table.name)
+    return scan
 
 
 def type_name(arrow_type: pa.DataType) -> str:
@@ -82,13 +110,73 @@ def _read_schema(entry: FileEntry, fs: Any) -> tuple[pa.Schema, int]:
                 return pa.schema([]), 0
             raise ValueError("the file is empty (no header)")
         if entry.format == "csv":
-            delimiter = "\t" if entry.path.lower().endswith(".tsv") else ","
-            reader: Any = pacsv.open_csv(
-                handle, parse_options=pacsv.ParseOptions(delimiter=delimiter)
-            )
-        else:
+            return _read_csv_schema(handle, entry)
+        try:
             reader = pajson.open_json(handle)
-        rows = sum(batch.num_rows for batch in reader)
+            rows = sum(batch.num_rows for batch in reader)
+        except pa.ArrowInvalid as exc:
+            local = fs.protocol in ("file", "local") or "file" in fs.protocol
+            if "changed from" not in str(exc) or not local:
+                raise
+            return _read_mixed_jsonl_schema(entry.path)
+        return reader.schema, rows
+
+
+def _read_mixed_jsonl_schema(path: str) -> tuple[pa.Schema, int]:
+    """Schema and rows of a local JSON Lines file whose keys mix types between lines.
+
+    pyarrow refuses such a file (``changed from number to string``); DuckDB reads it and
+    types a mixed key as ``JSON``, which ``siklus data load`` stores as text, so the
+    catalog calls it ``string`` too.
+    """
+    source = "read_json(" + "'" + path.replace("'", "''") + "', format = 'newline_delimited')"
+    con = duckdb.connect()
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        columns = ", ".join(
+            f'"{n}" ->> \'$\' AS "{n}"' if t == "JSON" else f'"{n}"'
+            for n, t in ((row[0].replace('"', '""'), row[1]) for row in described)
+        )
+        schema = con.sql(f"SELECT {columns} FROM {source} LIMIT 0").to_arrow_table().schema
+        rows = con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
+    except duckdb.Error as exc:
+        raise ValueError(str(exc).splitlines()[0]) from None
+    finally:
+        con.close()
+    return schema, int(rows)
+
+
+_CSV_COLUMN = re.compile(r"In CSV column #(\d+): CSV conversion error")
+
+
+def _read_csv_schema(handle: Any, entry: FileEntry) -> tuple[pa.Schema, int]:
+    """Schema and rows of a CSV file whose column types are inferred from its first block.
+
+    A column that holds integers for the first megabyte and ``n/a`` further down fails
+    pyarrow's conversion mid-file; such a column is then read as ``string`` (from the
+    start) instead of the whole file being skipped.
+    """
+    header = handle.readline().decode("utf-8", errors="replace")
+    delimiter = csv_delimiter(header, tsv=entry.path.lower().endswith(".tsv"))
+    as_text: dict[int, str] = {}
+    while True:
+        handle.seek(0)
+        reader = pacsv.open_csv(
+            handle,
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in as_text.values()}
+            ),
+        )
+        try:
+            rows = sum(batch.num_rows for batch in reader)
+        except pa.ArrowInvalid as exc:
+            match = _CSV_COLUMN.search(str(exc))
+            index = int(match[1]) if match else -1
+            if not 0 <= index < len(reader.schema) or index in as_text:
+                raise
+            as_text[index] = reader.schema.field(index).name
+            continue
         return reader.schema, rows
 
 
@@ -157,12 +245,15 @@ def scan_files(location: str, format: str | None = None) -> Scan:
                 },
             )
         )
-    return scan
+    return _unique_names(scan)
 
 
 def scan_database(url: str, *, schema: str | None = None) -> Scan:
     """One table per table of the database at ``url`` (row counts by ``count(*)``)."""
     masked = masked_url(url)
+    missing = missing_sqlite_file(url)
+    if missing is not None:  # SQLite would create an empty file and find no tables
+        raise NotFound(f"The SQLite database file {missing!r} of {masked} does not exist.")
     try:
         engine = sa.create_engine(url)
     except (sa.exc.NoSuchModuleError, ModuleNotFoundError) as exc:
@@ -200,7 +291,7 @@ def scan_database(url: str, *, schema: str | None = None) -> Scan:
         ) from None
     finally:
         engine.dispose()
-    return scan
+    return _unique_names(scan)
 
 
 def is_database_url(location: str) -> bool:

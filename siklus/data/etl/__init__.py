@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from siklus.data.etl._files import LoadStopped, load_files
 from siklus.data.etl._locate import FORMATS, FileEntry, list_files, normalize, open_location
+from siklus.data.etl._read import csv_delimiter
 from siklus.data.etl._redis import stream_redis
 from siklus.data.etl._result import LoadResult
-from siklus.data.etl._sql import absolute_sqlite, load_sql, masked_url
+from siklus.data.etl._sql import absolute_sqlite, load_sql, masked_url, missing_sqlite_file
 from siklus.data.etl._state import delete_source, list_sources, source_runs
 from siklus.data.etl._submit import (
     LOAD_KIND,
@@ -33,6 +34,7 @@ __all__ = [
     "LoadResult",
     "LoadStopped",
     "absolute_sqlite",
+    "csv_delimiter",
     "delete_source",
     "job_error",
     "list_files",
@@ -40,6 +42,7 @@ __all__ = [
     "load_files",
     "load_sql",
     "masked_url",
+    "missing_sqlite_file",
     "normalize",
     "open_location",
     "run_load",

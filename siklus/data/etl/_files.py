@@ -89,6 +89,9 @@ def load_files(
     if log:
         log.info("%s %d file(s) at %s, %d to load", PROGRESS, len(entries), location, len(todo))
     if not todo:
+        if incremental and state.revision:  # a run that found nothing new is still a run
+            save_state(ctx, state, {"version_id": previous.id if previous else None,
+                                    "files": [], "new_rows": 0, "job_id": job_id})  # fmt: skip
         return LoadResult(
             dataset, previous, False, 0, source=name if incremental else None,
             skipped_files=len(entries),

@@ -128,8 +128,9 @@ def list_files(location: str, format: str | None = None) -> list[FileEntry]:
     entries = []
     for path in paths:
         name = PurePosixPath(path).name
-        if name.startswith((".", "_")):  # hidden files, _SUCCESS markers
-            continue
+        inside = path[len(base) :] if base and path.startswith(base) else name
+        if not explicit and any(p.startswith((".", "_")) for p in PurePosixPath(inside).parts):
+            continue  # hidden files and folders, _SUCCESS markers, Spark's _temporary/
         kind = format_of(name, format)
         if kind is None:
             if explicit:

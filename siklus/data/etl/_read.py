@@ -54,13 +54,23 @@ def local_copy(entry: FileEntry, scratch: Path) -> Path:
     return target
 
 
-def _header(path: Path) -> tuple[str, list[str]]:
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        header = handle.readline()
-    candidates = ["\t"] if path.suffix.lower() == ".tsv" else [",", ";", "|", "\t"]
+def _split_header(header: str, tsv: bool) -> tuple[str, list[str]]:
+    candidates = ["\t"] if tsv else [",", ";", "|", "\t"]
     splits = {d: next(csv.reader([header], delimiter=d), []) for d in candidates}
     delimiter = max(candidates, key=lambda d: len(splits[d]))
     return delimiter, splits[delimiter]
+
+
+def csv_delimiter(header: str, *, tsv: bool = False) -> str:
+    """The delimiter of a CSV file from its header line: the one of ``,;|\\t`` that splits
+    it into the most fields (``tsv``: always a tab). The crawler and the loader agree."""
+    return _split_header(header.lstrip("\ufeff"), tsv)[0]
+
+
+def _header(path: Path) -> tuple[str, list[str]]:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline()
+    return _split_header(header, path.suffix.lower() == ".tsv")
 
 
 def _csv_error(label: str, message: str) -> InvalidInput | None:
@@ -140,6 +150,40 @@ def _reader(path: Path, format: str) -> str:
     return f"read_parquet({literal}, hive_partitioning = false)"
 
 
+def _columns(con: duckdb.DuckDBPyConnection, path: Path, format: str) -> str:
+    """The select list: ``*``, except that JSON Lines columns of mixed types come as text.
+
+    DuckDB types a key whose values mix numbers, strings or objects as ``JSON``; written
+    as is, the string ``"s"`` would be stored *with* its quotes. ``->> '$'`` gives the
+    value itself as text (``s``, ``1``, ``{"x":1}``) and JSON null as NULL.
+    """
+    if format != "jsonl":
+        return "*"
+    described = con.execute(f"DESCRIBE SELECT * FROM {_reader(path, format)}").fetchall()
+    if not any(row[1] == "JSON" for row in described):
+        return "*"
+    return ", ".join(
+        f"{ident(row[0])} ->> '$' AS {ident(row[0])}" if row[1] == "JSON" else ident(row[0])
+        for row in described
+    )
+
+
+def _not_utf8(path: Path, label: str) -> InvalidInput | None:
+    """The first line that is not UTF-8, by number (DuckDB's report names the wrong line)."""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return InvalidInput(
+                    f"{label}: line {number} is not UTF-8 (byte {line[exc.start]:#04x} at "
+                    f"column {exc.start + 1}); the file is probably in another encoding such as "
+                    "Latin-1 or Windows-1252. Convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8) "
+                    "and load again; nothing was stored."
+                )
+    return None
+
+
 def stage_file(
     con: duckdb.DuckDBPyConnection, entry: FileEntry, scratch: Path, target: Path
 ) -> int:
@@ -167,15 +211,21 @@ def stage_file(
         extra = "".join(
             f", {sql_text(value)} AS {ident(key)}" for key, value in entry.partitions.items()
         )
-        relation = f"SELECT *{extra} FROM {_reader(path, entry.format)}"
         try:
+            relation = f"SELECT {_columns(con, path, entry.format)}{extra} FROM " + _reader(
+                path, entry.format
+            )
             con.execute(f"COPY ({relation}) TO {sql_text(str(target))} (FORMAT parquet)")
         except duckdb.InterruptException:
             raise
         except duckdb.Error as exc:
             target.unlink(missing_ok=True)
             message = str(exc)
-            error = _csv_error(label, message) if entry.format == "csv" else None
+            lowered = message.lower()
+            encoding = "unicode" in lowered or "utf-8" in lowered
+            error = _not_utf8(path, label) if encoding else None
+            if error is None and entry.format == "csv":
+                error = _csv_error(label, message)
             if error is None and entry.format == "csv":
                 error = _diagnose_csv(con, path, label)
             if error is not None:
@@ -205,4 +255,4 @@ def stage_file(
             path.unlink(missing_ok=True)
 
 
-__all__ = ["ident", "local_copy", "sql_text", "stage_file"]
+__all__ = ["csv_delimiter", "ident", "local_copy", "sql_text", "stage_file"]

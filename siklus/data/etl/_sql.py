@@ -57,9 +57,29 @@ def absolute_sqlite(url: str) -> str:
     return parsed.set(database=os.path.abspath(database)).render_as_string(hide_password=False)
 
 
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite URL's file when it does not exist (SQLite would create it)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:") or os.path.exists(database):
+        return None
+    return database
+
+
 def open_engine(url: str) -> sa.Engine:
     """An engine for ``url`` with errors that say what to install or fix."""
     masked = masked_url(url)
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        raise NotFound(
+            f"The SQLite database file {missing!r} of {masked} does not exist. Check the path "
+            "(sqlite:///relative/path.db or sqlite:////absolute/path.db)."
+        )
     try:
         return sa.create_engine(url)
     except (sa.exc.NoSuchModuleError, ModuleNotFoundError) as exc:
@@ -152,17 +172,30 @@ def _from_json(stored: dict[str, Any] | None) -> Any:
     return value
 
 
+def _reflect(engine: sa.Engine, table: str) -> sa.Table:
+    """``table`` as ``schema.table``, or, failing that, a table whose name has a dot."""
+    schema, _, name = table.rpartition(".")
+    tries = [(schema or None, name)] + ([(None, table)] if schema else [])
+    for schema_name, table_name in tries:
+        try:
+            return sa.Table(table_name, sa.MetaData(), autoload_with=engine, schema=schema_name)
+        except sa.exc.NoSuchTableError:
+            continue
+        except sa.exc.DBAPIError as exc:
+            if schema and schema_name is not None:
+                continue  # no schema of that name (SQLite: unknown database): try the dotted name
+            raise InvalidInput(
+                f"Cannot read table {table!r} from {masked_url(str(engine.url))}: "
+                f"{str(exc.orig).strip().splitlines()[0]}"
+            ) from None
+    raise NotFound(f"Table {table!r} does not exist in {masked_url(str(engine.url))}.")
+
+
 def _statement(
     engine: sa.Engine, table: str | None, query: str | None, watermark: str | None, last: Any
 ) -> tuple[sa.Executable, dict[str, pa.DataType | None], str]:
     if table is not None:
-        schema, _, name = table.rpartition(".")
-        try:
-            reflected = sa.Table(name, sa.MetaData(), autoload_with=engine, schema=schema or None)
-        except sa.exc.NoSuchTableError:
-            raise NotFound(
-                f"Table {table!r} does not exist in {masked_url(str(engine.url))}."
-            ) from None
+        reflected = _reflect(engine, table)
         types = {c.name: arrow_type(c.type) for c in reflected.columns}
         stmt = sa.select(reflected)
         if watermark is not None:
@@ -196,6 +229,7 @@ def _chunks(
         with engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(stmt)
             keys = list(result.keys())
+            yield keys, []  # the columns, even when no row comes
             for rows in result.partitions(chunk_size):
                 yield keys, rows
     except sa.exc.DBAPIError as exc:
@@ -271,7 +305,11 @@ def load_sql(
         with scratch_dir(ctx, work_dir) as scratch:
             parts: list[Path] = []
             rows, high = 0, last
+            columns: list[str] = list(types)
             for keys, chunk in _chunks(engine, stmt, chunk_size, what):
+                columns = keys
+                if not chunk:
+                    continue
                 if stop is not None and stop():
                     raise LoadStopped(f"stopped after {rows} rows")
                 arrays = [
@@ -296,8 +334,8 @@ def load_sql(
             elif not parts and incremental:
                 version, created = None, False
             else:
-                if not parts:  # an empty table: keep its columns
-                    empty = pa.schema([(k, t or pa.string()) for k, t in types.items()])
+                if not parts:  # an empty table or query result: keep its columns
+                    empty = pa.schema([(k, types.get(k) or pa.string()) for k in columns])
                     part = scratch / "part-000001.parquet"
                     pq.write_table(empty.empty_table(), part)
                     parts.append(part)
@@ -333,4 +371,11 @@ def load_sql(
     )  # fmt: skip
 
 
-__all__ = ["absolute_sqlite", "arrow_type", "load_sql", "masked_url", "open_engine"]
+__all__ = [
+    "absolute_sqlite",
+    "arrow_type",
+    "load_sql",
+    "masked_url",
+    "missing_sqlite_file",
+    "open_engine",
+]

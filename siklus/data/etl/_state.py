@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from siklus.exceptions import InvalidParameter, InvalidState, NotFound
+from siklus.exceptions import AlreadyExists, InvalidParameter, InvalidState, NotFound
 from siklus.store import DatasetVersion, WorkspaceContext
 
 KIND = "etl-source"
@@ -77,7 +77,7 @@ def save_state(ctx: WorkspaceContext, state: SourceState, run: dict[str, Any]) -
     body = {**state.body, "updated_at": now, "runs": int(state.body.get("runs", 0)) + 1}
     try:
         resource = ctx.store.put_resource(KIND, state.name, body, expected_revision=state.revision)
-    except InvalidState:
+    except (InvalidState, AlreadyExists):  # AlreadyExists: both were the source's first run
         raise InvalidState(
             f"Source {state.name!r} was advanced by another run while this one was loading; "
             "its rows are stored, run the load again to pick up from the new state."

@@ -62,7 +62,14 @@ class JsonlTailReader:
         lines = data[: data.rfind(b"\n") + 1].split(b"\n")[:-1][: self.batch_size]
         rows = []
         for index, raw in enumerate(lines, start=line_no + 1):
-            text = raw.decode("utf-8", "replace").strip()
+            try:
+                text = raw.decode("utf-8").strip()
+            except UnicodeDecodeError as exc:  # replacing the bytes would store wrong text
+                raise InvalidInput(
+                    f"File {str(self.path)!r}: line {index} is not UTF-8 (byte "
+                    f"{raw[exc.start]:#04x} at column {exc.start + 1}). Nothing of this batch "
+                    "was stored; write the file as UTF-8 to go on."
+                ) from None
             if not text:
                 continue
             try:
