@@ -209,7 +209,9 @@ class MonitoringStage(_Stage):
         return self._monitoring.evaluate_alarms(self._ctx)
 
     def retrain(self, group: str, **options: Any) -> Any:
-        return self._monitoring.retrain(self._ctx, group, **options)
+        from siklus.monitoring.retrain import retrain
+
+        return retrain(self._ctx, group, **options)
 
 
 class PipelinesStage(_Stage):

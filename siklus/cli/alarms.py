@@ -138,7 +138,8 @@ def history(
         if body["type"] == "StateUpdate":
             summary = f"{body['old_state']} -> {body['new_state']}: {body['reason']}"
         elif body["type"] == "Action":
-            target = body["action"].get("url") or body["action"].get("group") or ""
+            action = body["action"]
+            target = action.get("url") or action.get("group") or action.get("pipeline") or ""
             summary = f"{body['action']['type']} {target} {body['status']}".strip()
             summary += f" (job {body['job_id']})" if body.get("job_id") else ""
             summary += f": {body['error']}" if body.get("error") else ""

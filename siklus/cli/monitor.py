@@ -53,6 +53,17 @@ def parse_time(value: str | None, option: str) -> float | None:
         ) from None
 
 
+def _write(path: Path, text: str, what: str) -> None:
+    """Write a file the user named; a bad path is a one-line error, not a traceback."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidParameter(
+            f"Cannot write {what} to {str(path)!r}: {exc.strerror or exc}. Give a file in an "
+            "existing, writable folder."
+        ) from None
+
+
 def _ws(ctx: typer.Context) -> Any:
     return open_workspace(ctx).ctx
 
@@ -87,9 +98,14 @@ def baseline(
     with err_console.status(f"Building baseline {name} from {dataset} (a job)…"):
         job, result = create_baseline(ws, dataset, name, **options)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "statistics.json").write_text(json.dumps(result.statistics, indent=1), "utf-8")
-        (out / "constraints.json").write_text(json.dumps(result.constraints_raw, indent=1), "utf-8")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidParameter(f"Cannot create folder {str(out)!r}: {exc}.") from None
+        _write(out / "statistics.json", json.dumps(result.statistics, indent=1), "statistics")
+        _write(
+            out / "constraints.json", json.dumps(result.constraints_raw, indent=1), "constraints"
+        )
     if as_json:
         print_json({"job_id": job.id, "baseline": result.name, **result.body})
         return
@@ -140,7 +156,7 @@ def constraints(
     result = load_baseline(ws, name)
     text = json.dumps(result.constraints_raw, indent=1)
     if export is not None:
-        export.write_text(text, encoding="utf-8")
+        _write(export, text, "constraints")
         console.print(f"Wrote {export}; edit it and load it with --import.")
         return
     typer.echo(text)
@@ -167,6 +183,8 @@ def run(
         raise InvalidParameter("Give exactly one of --endpoint or --dataset.")
     if dataset is not None and (since or until):
         raise InvalidParameter("--since/--until select captured data; use them with --endpoint.")
+    if html is not None and not html.parent.is_dir():
+        raise InvalidParameter(f"Folder {str(html.parent)!r} of --html does not exist.")
     ws = _ws(ctx)
     with err_console.status(f"Monitoring against baseline {baseline_name} (a job)…"):
         _job, record = start_monitoring_job(
@@ -179,7 +197,7 @@ def run(
             kinds=kind or None,
         )
     if html is not None:
-        html.write_text(load_report(ws, record), encoding="utf-8")
+        _write(html, load_report(ws, record), "the HTML report")
     if as_json:
         print_json(record)
     else:

@@ -173,10 +173,10 @@ def retrain(
 ) -> None:
     """Retrain a group's current model on the latest data and register a new version
     (PendingManualApproval) with its evaluation beside the current one."""
-    from siklus.monitoring import retrain as retraining
+    from siklus.monitoring.retrain import format_comparison, get_comparison, start_retraining
 
     workspace = open_workspace(ctx)
-    job = retraining.start_retraining(workspace.ctx, group)
+    job = start_retraining(workspace.ctx, group)
     if not wait:
         console.print(f"Retraining job {job.id} submitted.")
         return
@@ -189,11 +189,11 @@ def retrain(
         console.print(f"[red]Retraining job {job.id} ended {job.status.value}:[/] "
                       f"{job.failure_reason} (log: siklus jobs logs {job.id})")  # fmt: skip
         raise typer.Exit(1)
-    comparison = retraining.get_comparison(workspace.ctx, job.outputs["package"])
+    comparison = get_comparison(workspace.ctx, job.outputs["package"])
     if as_json:
         print_json(comparison)
         return
-    console.print(retraining.format_comparison(comparison), highlight=False)
+    console.print(format_comparison(comparison), highlight=False)
 
 
 def scheduler(

@@ -96,7 +96,6 @@ _EXPORTS: dict[str, str] = {
     "parse_constraints": "siklus.monitoring._constraints",
     "psi": "siklus.monitoring._drift",
     "put_alarm": "siklus.monitoring.alarms",
-    "retrain": "siklus.monitoring.retrain",
     "run_monitoring": "siklus.monitoring._execution",
     "run_now": "siklus.monitoring.scheduler",
     "run_scheduler": "siklus.monitoring.scheduler",

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from siklus.exceptions import InvalidParameter, NotFound
+from siklus.exceptions import InvalidInput, InvalidParameter, NotFound
 from siklus.monitoring._constraints import (
     Constraints,
     constraints_document,
@@ -118,6 +118,7 @@ def build_baseline(
     Raises:
         InvalidParameter: a bad name or option, ``model`` without ``label``, or a label
             that is not a column.
+        InvalidInput: the dataset has no rows or no feature columns.
     """
     from siklus.data import check_dataset_name, resolve
 
@@ -137,6 +138,13 @@ def build_baseline(
             f"Column(s) {missing} are not in dataset {version.ref}; columns: {columns}."
         )
     features = [c for c in columns if c != label and c not in set(exclude)]
+    if not version.row_count or not features:
+        # Statistics of nothing make every later window pass every check.
+        raise InvalidInput(
+            f"Dataset {version.ref} has {version.row_count} row(s) and {len(features)} "
+            "feature column(s): a baseline needs training data. Choose a dataset version "
+            "with rows and at least one feature."
+        )
 
     def one(column: str) -> tuple[dict[str, Any], dict[str, Any]]:
         profile = profile_arrow(column, pq.read_table(path, columns=[column])[column])

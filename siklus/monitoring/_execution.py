@@ -43,8 +43,8 @@ from siklus.monitoring._emit import emit_metrics
 from siklus.monitoring._model_quality import (
     compute_metrics,
     ground_truth,
-    like_labels,
     quality_violations,
+    usable_labels,
 )
 from siklus.monitoring._profile import (
     NUMERIC_TYPES,
@@ -56,7 +56,7 @@ from siklus.monitoring._profile import (
 )
 from siklus.monitoring._report import render_report
 from siklus.store import WorkspaceContext
-from siklus.store.capture import read_capture
+from siklus.store.capture import capture_root, read_capture
 
 KINDS = ("data_quality", "data_drift", "model_quality")
 EXECUTION_KIND = "monitoring-execution"
@@ -209,8 +209,16 @@ def _quality(
         out["note"] = "no ground truth matched the captured rows of this window"
         return out
     labels = quality.get("labels")
-    y_true = like_labels(y_true, labels)
-    y_pred = like_labels(y_pred, labels)
+    y_true, y_pred, bad = usable_labels(y_true, y_pred, labels, quality.get("task"))
+    if bad:
+        out["unusable_labels"] = len(bad)
+        out["note"] = (
+            f"{len(bad)} label(s) are not of the model's class type and were left out, "
+            f"e.g. {bad[:3]!r}; upload corrected ground truth for those rows"
+        )
+    out["matched"] = len(y_true)
+    if not y_true:
+        return out
     metrics = compute_metrics(
         quality["task"],
         y_true,
@@ -262,15 +270,27 @@ def run_monitoring(
         The result; its ``paths`` point at the stored report files.
 
     Raises:
-        InvalidParameter: neither or both of endpoint and dataset, or unknown kinds.
-        NotFound: no such baseline, dataset or endpoint data folder.
+        InvalidParameter: neither or both of endpoint and dataset, unknown kinds, or a
+            window whose start is not before its end.
+        NotFound: no such baseline or dataset; an endpoint that neither exists nor has
+            captured data.
     """
     kinds = _check_kinds(kinds)
     if (endpoint is None) == (dataset is None):
         raise InvalidParameter("Give exactly one of endpoint (captured data) or dataset.")
+    start, end = window
+    if start is not None and end is not None and start >= end:
+        raise InvalidParameter(
+            f"The window is empty: its start ({start}) is not before its end ({end}); "
+            "give an earlier start (e.g. --since 2h --until 1h)."
+        )
     say = on_progress or (lambda _message: None)
     started = time.time()
     base = load_baseline(ctx, baseline)
+    if endpoint is not None and not capture_root(ctx.root, endpoint).exists():
+        # No captured data ever: a misspelt name must not pass as "0 rows, no violations".
+        # A known endpoint that has captured nothing yet is an empty window, not an error.
+        ctx.store.get_endpoint(endpoint)  # NotFound names the known endpoints
     result = MonitoringResult(
         execution_id=f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}-"
         f"{uuid.uuid4().hex[:8]}",

@@ -139,8 +139,16 @@ def upload_ground_truth(
         The stored upload: ``name``, ``sha256``, ``rows``, ``label_column``.
 
     Raises:
-        InvalidInput: no ``row_id`` column, no label column, or empty row ids.
+        InvalidInput: no ``row_id`` column, no label column, empty row ids, or one row id
+            with two different labels.
+        NotFound: ``endpoint`` neither exists nor has captured data.
     """
+    from siklus.store.capture import capture_root
+
+    if not capture_root(ctx.root, endpoint).exists():
+        # Labels belong to rows an endpoint captured: an endpoint that neither exists nor
+        # captured anything is a typo, and its labels would never join.
+        ctx.store.get_endpoint(endpoint)  # NotFound names the known endpoints
     frame = _read_upload(frame_or_csv)
     if "row_id" not in frame.columns:
         raise InvalidInput(
@@ -159,6 +167,13 @@ def upload_ground_truth(
     if frame["row_id"].isna().any() or frame["label"].isna().any():
         raise InvalidInput("Ground truth has empty row ids or labels; drop those rows first.")
     frame["row_id"] = frame["row_id"].astype(str)
+    frame = frame.drop_duplicates()
+    clash = frame["row_id"][frame["row_id"].duplicated()].unique().tolist()
+    if clash:
+        raise InvalidInput(
+            f"Ground truth gives {len(clash)} row id(s) different labels, e.g. {clash[:5]}; "
+            "keep one label per row id (a later upload replaces an earlier one)."
+        )
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer)
     sha = ctx.artifacts.put_bytes(buffer.getvalue())
@@ -189,22 +204,76 @@ def ground_truth(ctx: WorkspaceContext, endpoint: str) -> dict[str, Any]:
     return labels
 
 
+def _cast_label(value: Any, sample: Any) -> Any:
+    """``value`` as the type of ``sample`` (a model class); ValueError when it is not one."""
+    if isinstance(sample, str):
+        return str(value)
+    if isinstance(sample, bool):
+        text = str(value).strip().lower()
+        if text in ("1", "1.0", "true"):
+            return True
+        if text in ("0", "0.0", "false"):
+            return False
+        raise ValueError(f"{value!r} is not a boolean")
+    number = float(value)
+    if isinstance(sample, int):
+        if not number.is_integer():
+            raise ValueError(f"{value!r} is not an integer")
+        return int(number)
+    return number
+
+
 def like_labels(values: Sequence[Any], labels: Sequence[Any] | None) -> list[Any]:
-    """Cast uploaded labels to the type of the model's classes (CSV gives text or numbers)."""
+    """Cast uploaded labels to the type of the model's classes (CSV gives text or numbers).
+
+    Raises:
+        InvalidInput: a value that is not of the classes' type (e.g. ``'cat'`` for 0/1).
+    """
     if not labels:
         return list(values)
-    sample = labels[0]
     out = []
     for value in values:
-        if isinstance(sample, str):
-            out.append(str(value))
-        elif isinstance(sample, bool):
-            out.append(str(value).lower() in ("1", "true"))
-        elif isinstance(sample, int):
-            out.append(int(float(value)))
-        else:
-            out.append(float(value))
+        try:
+            out.append(_cast_label(value, labels[0]))
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                f"Label {value!r} is not of the model's class type "
+                f"({type(labels[0]).__name__}, classes {list(labels)[:10]})."
+            ) from None
     return out
+
+
+def usable_labels(
+    y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[Any] | None, task: str | None
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """Pairs whose true label is one of the model's classes (a number for regression),
+    cast to the classes' type; plus the true labels that were not.
+
+    Ground truth is uploaded by people (a CSV typed by hand), so one bad value must not
+    fail every later monitoring execution of the endpoint: it is left out and reported.
+    """
+    sample: Any = 0.0 if task == "regression" else (labels[0] if labels else None)
+    if sample is None:
+        return list(y_true), list(y_pred), []
+    classes = set(labels or [])
+    true_out, pred_out, bad = [], [], []
+    for truth, prediction in zip(y_true, y_pred, strict=True):
+        try:
+            cast_truth = _cast_label(truth, sample)
+            cast_pred = _cast_label(prediction, sample)
+        except (TypeError, ValueError):
+            bad.append(truth)
+            continue
+        if task == "regression":
+            if not (math.isfinite(cast_truth) and math.isfinite(cast_pred)):
+                bad.append(truth)
+                continue
+        elif cast_truth not in classes or cast_pred not in classes:
+            bad.append(truth)
+            continue
+        true_out.append(cast_truth)
+        pred_out.append(cast_pred)
+    return true_out, pred_out, bad
 
 
 def quality_violations(
@@ -236,4 +305,5 @@ __all__ = [
     "like_labels",
     "quality_violations",
     "upload_ground_truth",
+    "usable_labels",
 ]

@@ -333,6 +333,9 @@ def format_comparison(comparison: dict[str, Any]) -> str:
             f"{key:<24}{_num(a):>12}{_num(b):>12}"
             + (f"{delta:>+12.4f}" if delta is not None else f"{'-':>12}")
         )
+    for who, side in (("current", cur), ("candidate", new)):
+        if side.get("error"):
+            lines.append(f"{who} {side['ref']} was not evaluated: {side['error']}")
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from siklus.exceptions import InvalidParameter, NotFound
+from siklus.exceptions import InvalidInput, InvalidParameter, NotFound
 from siklus.monitoring import (
     build_baseline,
     load_baseline,
@@ -117,3 +117,13 @@ def test_options_are_checked(ctx: WorkspaceContext) -> None:
     assert build_baseline(ctx, ref.replace(":", "@"), "b", exclude=["age"]).features.keys() == {
         "income", "score", "city",
     }  # fmt: skip
+
+
+def test_a_baseline_of_nothing_is_refused(ctx: WorkspaceContext) -> None:
+    """A 0-row baseline once succeeded (every feature Unknown) and then passed everything."""
+    empty = store(ctx, frame(5, 1).head(0), "nobody")
+    with pytest.raises(InvalidInput, match="0 row"):
+        build_baseline(ctx, empty, "b")
+    ref = store(ctx, frame(5, 1), "few")
+    with pytest.raises(InvalidInput, match="0 feature"):
+        build_baseline(ctx, ref, "b", exclude=["age", "income", "score", "city"])

@@ -109,3 +109,15 @@ def test_an_empty_window_is_not_an_error(ctx: WorkspaceContext, baseline: str) -
     result = run_monitoring(ctx, baseline=baseline, endpoint="ep", window=(5000.0, None))
     assert result.item_count == 0
     assert {v["constraint_check_type"] for v in result.violations} == {"missing_column_check"}
+
+
+def test_an_unknown_endpoint_or_a_backwards_window_is_refused(
+    ctx: WorkspaceContext, baseline: str
+) -> None:
+    """A misspelt endpoint once passed as "0 rows, 0 violations"; so did --since after
+    --until."""
+    with pytest.raises(NotFound, match="'gohst'"):
+        run_monitoring(ctx, baseline=baseline, endpoint="gohst")
+    write(ctx, good_rows())
+    with pytest.raises(InvalidParameter, match="window is empty"):
+        run_monitoring(ctx, baseline=baseline, endpoint="ep", window=(2000.0, 1000.0))

@@ -67,6 +67,9 @@ def test_ground_truth_upload_and_time_parsing(tmp_path: Path) -> None:
     ctx = WorkspaceContext.open(root)
     labels = tmp_path / "labels.csv"
     pd.DataFrame({"row_id": ["r1", "r2"], "y": [1, 0]}).to_csv(labels, index=False)
+    writer = CaptureWriter(root, "ep", "v1")  # labels are for rows the endpoint captured
+    writer.write(inference_id="r", model="m:1", columns=["x"], rows=[[1], [2]], predictions=[0, 1])
+    writer.close()
     done = invoke(root, "monitor", "ground-truth", "ep", str(labels), "--label", "y")
     assert done.exit_code == 0, done.output
     assert "Stored 2 labels" in done.output
@@ -111,3 +114,19 @@ def test_run_on_captured_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert ran.exit_code == 0, ran.output
     assert seen["window_start"] == 1000.0 and seen["window_end"] == 1010.0
     assert "10 rows, 0 violation(s)" in " ".join(ran.output.split())
+
+
+def test_unwritable_output_paths_are_one_line_errors(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    ctx = WorkspaceContext.open(root)
+    store(ctx, frame(50, 1), "people")
+    made = invoke(root, "monitor", "baseline", "people", "--name", "p")
+    assert made.exit_code == 0, made.output
+    missing = tmp_path / "no" / "such"
+    export = invoke(root, "monitor", "constraints", "p", "--export", str(missing / "c.json"))
+    assert isinstance(export.exception, InvalidParameter), export.exception
+    assert "Cannot write constraints" in str(export.exception)
+    report = invoke(root, "monitor", "run", "--baseline", "p", "--dataset", "people",
+                    "--html", str(missing / "r.html"))  # fmt: skip
+    assert isinstance(report.exception, InvalidParameter), report.exception
+    assert "--html does not exist" in str(report.exception)

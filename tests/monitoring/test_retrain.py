@@ -125,3 +125,16 @@ def test_retraining_needs_a_training_job_and_a_group(ws: WorkspaceContext) -> No
 
     with pytest.raises(InvalidState, match="no training spec"):
         retrain(ws, "ext")
+
+
+def test_the_comparison_says_why_a_side_was_not_evaluated() -> None:
+    side = {"ref": "g:1", "approval_status": "Approved", "metrics": {}}
+    comparison = {
+        "current": {**side, "error": "format 'directory' is not a siklus model"},
+        "candidate": {**side, "ref": "g:2", "error": "format 'directory' is not a siklus model"},
+        "dataset": "bc.test:2",
+        "deltas": {},
+    }
+    text = format_comparison(comparison)
+    assert "current g:1 was not evaluated: format 'directory'" in text
+    assert "candidate g:2 was not evaluated" in text

@@ -213,8 +213,14 @@ def alarm_history(
     limit: int | None = None,
 ) -> list[ResourceEvent]:
     """The alarm's history oldest first: ``ConfigurationUpdate``, ``StateUpdate`` and
-    ``Action`` entries (filter with ``types``); ``limit`` keeps the newest ones."""
+    ``Action`` entries (filter with ``types``); ``limit`` keeps the newest ones.
+
+    Raises:
+        NotFound: no alarm of that name ever existed (a deleted alarm keeps its history).
+    """
     events = ctx.store.list_events(KIND, name)
+    if not events:
+        get_alarm(ctx, name)  # NotFound names the known alarms
     if types:
         events = [e for e in events if e.body.get("type") in set(types)]
     return events[-limit:] if limit else events

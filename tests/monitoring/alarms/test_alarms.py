@@ -100,6 +100,8 @@ def test_crud_and_errors(workspace: WorkspaceContext) -> None:
         get_alarm(workspace, "psi-age")
     kinds = [e.body["action"] for e in alarm_history(workspace, "psi-age")]
     assert kinds == ["create", "update", "delete"]
+    with pytest.raises(NotFound, match="'psi-agee' does not exist"):
+        alarm_history(workspace, "psi-agee")  # a typo is not an empty history
     with pytest.raises(InvalidParameter, match="Alarm name"):
         put_alarm(workspace, "bad name", namespace=NS, metric=METRIC, threshold=1,
                   comparison="LessThanThreshold")  # fmt: skip

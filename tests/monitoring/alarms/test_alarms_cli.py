@@ -53,3 +53,16 @@ def test_bad_input_is_one_clean_line(workspace: WorkspaceContext, capsys) -> Non
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "Traceback" not in err
     assert err.startswith("Error:") and "GreaterThanThreshold" in err
+
+
+def test_history_names_the_pipeline_of_a_pipeline_action(workspace: WorkspaceContext) -> None:
+    cli(workspace, "put", "a", "--metric", "m", "--threshold", "1",
+        "--comparison", "GreaterThanThreshold")  # fmt: skip
+    workspace.store.append_event(
+        "alarm", "a",
+        {"type": "Action", "transition": 1, "state": "ALARM", "timestamp": 1.0,
+         "action": {"type": "pipeline", "pipeline": "nightly", "parameters": {}},
+         "status": "Failed", "job_id": None, "error": "boom"},
+    )  # fmt: skip
+    history = json.loads(cli(workspace, "history", "a", "--type", "Action", "--json"))
+    assert [h["summary"] for h in history] == ["pipeline nightly Failed: boom"]

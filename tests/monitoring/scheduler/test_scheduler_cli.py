@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import typer
@@ -65,3 +67,14 @@ def test_retrain_command_refuses_an_unknown_group(workspace: WorkspaceContext) -
     group.command("noop")(lambda: None)  # two commands: Typer keeps the subcommand name
     result = runner.invoke(group, ["retrain", "nothing"], obj={"workspace": str(workspace.root)})
     assert isinstance(result.exception, NotFound) and "nothing" in str(result.exception)
+
+
+def test_retrain_command_in_a_fresh_interpreter(workspace: WorkspaceContext) -> None:
+    """``siklus monitor retrain`` once crashed with AttributeError in a fresh process: the
+    package name ``retrain`` is the function until the submodule is imported."""
+    done = subprocess.run(
+        [sys.executable, "-m", "siklus", "-w", str(workspace.root), "monitor", "retrain", "x"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert "Model package group 'x'" in done.stderr + done.stdout
