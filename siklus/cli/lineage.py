@@ -45,10 +45,22 @@ def lineage(
     if out is None:
         typer.echo(text, nl=False)
         return
+    _write_export(out, text)
+    console.print(f"Wrote {len(graph.nodes)} nodes and {len(graph.edges)} edges to {out}.")
+
+
+def _write_export(out: Path, text: str) -> None:
+    """Write atomically next to ``out``, creating missing folders; a folder is an error."""
+    from siklus.exceptions import InvalidParameter
+
+    if out.is_dir():
+        raise InvalidParameter(
+            f"--out {str(out)!r} is a folder; give a file name, e.g. {str(out / 'lineage.html')!r}."
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)
-    console.print(f"Wrote {len(graph.nodes)} nodes and {len(graph.edges)} edges to {out}.")
 
 
 def _print_tree(graph: object) -> None:

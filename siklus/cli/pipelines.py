@@ -3,8 +3,6 @@ schedule, triggers, run-triggers) and ``siklus run`` (the pipeline of ``siklus.y
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -58,34 +56,38 @@ def _parameters(definition: Any, params: list[str] | None) -> dict[str, Any]:
 
 
 def _run_live(work: Any) -> dict[str, Any]:
-    """Run ``work(on_change)`` in a thread while a live table shows the steps."""
+    """Run ``work(on_change)`` in this (main) thread while a live table shows the steps.
+
+    The work stays on the main thread so that Ctrl-C reaches the execution loop, which
+    stops the steps' jobs and records the execution ``Stopped`` (resumable); a daemon
+    worker thread would die with the process and leave the execution ``Executing``.
+    """
+    from rich.text import Text
+
     latest: dict[str, Any] = {}
-    result: dict[str, Any] = {}
-    errors: list[BaseException] = []
 
     def on_change(body: dict[str, Any]) -> None:
         latest["body"] = body
 
-    def target() -> None:
-        try:
-            result["body"] = work(on_change)
-        except BaseException as exc:  # re-raised in the main thread
-            errors.append(exc)
+    def render() -> Any:
+        body = latest.get("body")
+        return steps_table(body) if body is not None else Text("Starting…")
 
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    with Live(console=console, refresh_per_second=4, transient=False) as live:
-        while thread.is_alive():
-            if "body" in latest:
-                live.update(steps_table(latest["body"]))
-            time.sleep(0.25)
-        thread.join()
-        if "body" in result:
-            live.update(steps_table(result["body"]))
+    try:
+        with Live(console=console, refresh_per_second=4, transient=False,
+                  get_renderable=render):  # fmt: skip
+            body = work(on_change)
+            latest["body"] = body
+    except KeyboardInterrupt:
+        console.print()
+        execution = latest.get("body", {}).get("id")
+        if execution is None:
+            raise
+        console.print(f"[yellow]Interrupted: execution {execution} stopped. Go on with "
+                      f"`siklus pipelines resume {execution}`.[/]")  # fmt: skip
+        raise typer.Exit(130) from None
     console.print()  # Live leaves the cursor at the end of the table's last line
-    if errors:
-        raise errors[0]
-    return result["body"]
+    return body  # type: ignore[no-any-return]
 
 
 def _finish(body: dict[str, Any], as_json: bool) -> None:

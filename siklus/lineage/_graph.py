@@ -9,6 +9,7 @@ even where a stage did not record the edge.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -74,6 +75,36 @@ def _reach(start: NodeKey, pairs: set[tuple[NodeKey, NodeKey]]) -> set[NodeKey]:
     return seen
 
 
+_NODE_TYPE = re.compile(r"[a-z][a-z0-9_-]*")
+
+
+def _explicit_node(store: BaseStore, kind: str, node_id: str, getters: dict[str, Any]) -> NodeKey:
+    """``TYPE=ID``: the node exists if its record does or any lineage edge touches it.
+
+    Any type is accepted (``pipeline_execution``, ``evaluation``, ``monitoring-baseline``,
+    ``artifact``, ...) because every stage may record its own node types; a typo or an id
+    that nothing recorded is an error instead of an empty graph.
+    """
+    getter = getters.get(kind)
+    if getter is not None:
+        try:
+            getter(node_id)
+            return (kind, node_id)
+        except (NotFound, InvalidParameter, ValueError):
+            pass
+    for way in ("upstream", "downstream"):
+        for edge in store.list_lineage(node_id, way):  # type: ignore[arg-type]
+            if (kind, node_id) in (
+                (edge.source_type, edge.source_id),
+                (edge.target_type, edge.target_id),
+            ):
+                return (kind, node_id)
+    raise NotFound(
+        f"No {kind} {node_id!r} in the workspace: there is no such record and no lineage "
+        "edge touches it. Check the type and the id (e.g. `siklus lineage model=ID`)."
+    )
+
+
 def resolve_node(store: BaseStore, text: str) -> NodeKey:
     """Find what ``text`` names: a dataset (id or ``name:version``), job, model, model
     package (``group:version`` or id), endpoint, or ``type:id`` given explicitly.
@@ -81,9 +112,6 @@ def resolve_node(store: BaseStore, text: str) -> NodeKey:
     Raises:
         NotFound: Nothing of that id or name.
     """
-    kind, sep, rest = text.partition("=")
-    if sep and kind in ("dataset", "job", "model", "model_package", "endpoint", "recipe"):
-        return (kind, rest)
     lookups = (
         ("dataset", store.get_dataset_version_by_id),
         ("model", store.get_model),
@@ -91,6 +119,9 @@ def resolve_node(store: BaseStore, text: str) -> NodeKey:
         ("model_package", store.get_model_package_by_id),
         ("endpoint", store.get_endpoint),
     )
+    kind, sep, rest = text.partition("=")
+    if sep and kind and rest and _NODE_TYPE.fullmatch(kind):
+        return _explicit_node(store, kind, rest, dict(lookups))
     for kind, get in lookups:
         try:
             get(text)

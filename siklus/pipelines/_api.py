@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -160,25 +162,44 @@ def stop_execution(ctx: WorkspaceContext, execution_id: str) -> dict[str, Any]:
     return body
 
 
+def _runner_process_gone(process: Any) -> bool:
+    """True when the foreground process recorded as running an execution no longer exists
+    (SIGKILL, a closed terminal): only then can the record be settled by someone else."""
+    if not isinstance(process, Mapping) or process.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(process["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError, ValueError):
+        return False
+    return False
+
+
 def describe_execution(ctx: WorkspaceContext, execution_id: str) -> dict[str, Any]:
     """The execution's record; one whose runner job died is recorded as Failed."""
     body = get_execution(ctx, execution_id)
     runner = body.get("runner_job_id")
+    reason = None
     if runner and body["status"] in ("Pending", "Executing"):
         job = LocalExecutor(ctx).describe(runner)
         if job.status.value in ("Failed", "Stopped", "Completed"):
             reason = f"its runner job {runner} ended {job.status.value}: {job.failure_reason}"
+    elif body["status"] == "Executing" and _runner_process_gone(body.get("runner_process")):
+        pid = body["runner_process"]["pid"]
+        reason = f"the process that ran it ({pid}) was killed before it recorded an end"
+    if reason is not None:
 
-            def settle(b: dict[str, Any]) -> None:
-                if b["status"] in ("Pending", "Executing"):
-                    b["status"] = "Failed"
-                    b["failure_reason"] = reason
-                    for step in b["steps"].values():
-                        if step["status"] == "Executing":
-                            step["status"] = "Failed"
-                            step["error"] = reason
+        def settle(b: dict[str, Any]) -> None:
+            if b["status"] in ("Pending", "Executing"):
+                b["status"] = "Failed"
+                b["failure_reason"] = reason
+                for step in b["steps"].values():
+                    if step["status"] == "Executing":
+                        step["status"] = "Failed"
+                        step["error"] = reason
 
-            body = update_execution(ctx, execution_id, settle)
+        body = update_execution(ctx, execution_id, settle)
     return body
 
 

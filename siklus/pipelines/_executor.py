@@ -18,6 +18,8 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -167,6 +169,8 @@ class ExecutionRunner:
             body["failure_reason"] = None
             body["stop_requested"] = False
             body["runs"] = int(body.get("runs", 0)) + 1
+            # Who runs it: lets describe_execution tell a killed process from a slow one.
+            body["runner_process"] = {"pid": os.getpid(), "host": socket.gethostname()}
             for step in body["steps"].values():
                 if step["status"] not in ("Succeeded",):
                     step.update(status="Pending", error=None)
@@ -181,6 +185,7 @@ class ExecutionRunner:
         last_stop_check = 0.0
         pool = cf.ThreadPoolExecutor(max_workers=self.definition.max_parallel_steps)
         futures: dict[cf.Future[dict[str, Any]], str] = {}
+        interrupted = False
         try:
             while True:
                 if time.monotonic() - last_stop_check > _STOP_CHECK_S:
@@ -215,9 +220,16 @@ class ExecutionRunner:
                     except Exception as exc:  # recorded on the step by _run_step
                         status[name] = "Failed"
                         failure = failure or f"step {name!r} failed: {exc}"
+        except KeyboardInterrupt:
+            # Ctrl-C (or SIGTERM turned into one): stop the steps' jobs and record the
+            # execution Stopped, so it can be resumed instead of staying Executing forever.
+            interrupted = True
+            self._request_stop()
         finally:
             pool.shutdown(wait=True)
-        if self.stop_event.is_set() and failure is None:
+        if interrupted:
+            final, reason = "Stopped", "interrupted (Ctrl-C); `siklus pipelines resume` goes on"
+        elif self.stop_event.is_set() and failure is None:
             final, reason = "Stopped", "stopped on request"
         elif failure is not None:
             final, reason = "Failed", failure
@@ -233,6 +245,9 @@ class ExecutionRunner:
             body["status"] = final
             body["failure_reason"] = reason
             body["ended_at"] = now_iso()
+            for step in body["steps"].values():  # a step whose thread never recorded its end
+                if step["status"] == "Executing":
+                    step.update(status="Stopped", error=reason)
 
         body = self._update(finish)
         self.ctx.store.append_event(
@@ -240,6 +255,8 @@ class ExecutionRunner:
             self.id,
             {"event": "ended", "status": final, "reason": reason, "at": now_iso()},
         )
+        if interrupted:
+            raise KeyboardInterrupt
         return body
 
     def _ready(self, step: Step, status: dict[str, str], outputs: dict[str, Any]) -> str:

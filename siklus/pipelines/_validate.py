@@ -79,8 +79,48 @@ def dependencies(definition: PipelineDefinition) -> dict[str, set[str]]:
     return deps
 
 
+# (required, allowed) arguments of the step types whose handlers take a fixed set
+# (``_handlers`` checks the same sets when the step runs); checked here so that a typo in
+# the last step's arguments fails before the first step spends an hour training.
+STEP_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ingest": (("path", "name"), ("path", "name", "format")),
+    "recipe": (
+        ("recipe", "dataset", "output_name"),
+        ("recipe", "dataset", "output_name", "fit", "threads", "memory_limit"),
+    ),
+    "quality": (("dataset", "rules"), ("dataset", "rules", "fail_on_error")),
+    "split": (("dataset",), ("dataset", "fractions", "seed", "stratify")),
+    "evaluation": (("model", "dataset"), ("model", "dataset", "split", "criteria")),
+    "register": (
+        ("model", "group"),
+        ("model", "group", "description", "approve", "reject", "reason"),
+    ),
+    "deploy": (("endpoint", "package"), ("endpoint", "package", "port", "force")),
+    "fail": ((), ("message",)),
+}
+
+
+def _argument_problems(step: Step) -> list[str]:
+    if step.type not in STEP_ARGS:
+        return []
+    required, allowed = STEP_ARGS[step.type]
+    problems = []
+    unknown = sorted(set(step.args) - set(allowed))
+    if unknown:
+        problems.append(
+            f"step {step.name!r} ({step.type}) has unknown argument(s) {unknown}; "
+            f"allowed: {sorted(allowed)}"
+        )
+    missing = [name for name in required if name not in step.args]
+    if missing:
+        problems.append(f"step {step.name!r} ({step.type}) needs argument(s) {missing}")
+    return problems
+
+
 def _problems(definition: PipelineDefinition) -> list[str]:
     problems: list[str] = []
+    for step in definition.steps:
+        problems.extend(_argument_problems(step))
     names = [s.name for s in definition.steps]
     seen: set[str] = set()
     for name in names:

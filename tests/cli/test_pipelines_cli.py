@@ -126,3 +126,17 @@ def test_run_executes_the_project_pipeline_and_lineage_exports(cli) -> None:
     assert {n["type"] for n in as_json["nodes"]} == {"dataset", "pipeline_execution"}
     tree = cli("lineage", "bc")
     assert "downstream" in tree.output and "bc.train" in tree.output
+
+
+def test_lineage_out_creates_missing_folders_and_rejects_a_folder(cli) -> None:
+    # Regression: --out into a missing folder, or onto a folder, ended in a traceback.
+    ws: Path = cli.workspace
+    out = ws / "reports" / "2026" / "bc.html"
+    result = cli("lineage", "bc", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_text().startswith("<!doctype html>")
+    folder = cli("lineage", "bc", "--format", "html", "--out", str(ws / "reports"))
+    assert folder.exit_code != 0
+    assert isinstance(folder.exception, InvalidParameter), folder.exception
+    assert "is a folder" in str(folder.exception)
+    assert not (ws / "reports.tmp").exists()

@@ -143,3 +143,21 @@ def test_quickstart_pipeline_lineage_answers_both_questions_and_reproduces(
 
         for endpoint in serving.list_endpoints(ctx):
             serving.delete_endpoint(ctx, endpoint.name)
+
+
+def test_type_equals_id_reaches_any_recorded_node_and_rejects_unknown_ones(
+    ctx: WorkspaceContext,
+) -> None:
+    # Regression: only six types were accepted (pipeline executions, evaluations, baselines
+    # were unreachable), and `model=typo` gave an empty graph instead of an error.
+    store = ctx.store
+    store.add_lineage(("pipeline_execution", "px-1"), ("model", "m9"), "step:train")
+    store.add_lineage(("dataset", "d9"), ("monitoring-baseline", "base-1"), "baseline")
+    assert resolve_node(store, "pipeline_execution=px-1") == ("pipeline_execution", "px-1")
+    assert resolve_node(store, "monitoring-baseline=base-1") == ("monitoring-baseline", "base-1")
+    assert resolve_node(store, "model=m9") == ("model", "m9")  # known only from an edge
+    down = walk(store, "pipeline_execution=px-1", "down")
+    assert down.downstream_of(("pipeline_execution", "px-1")) == {("model", "m9")}
+    for text in ("model=nosuch", "pipeline_execution=m9", "evaluation=px-1"):
+        with pytest.raises(NotFound, match="no lineage edge touches it"):
+            resolve_node(store, text)

@@ -158,3 +158,31 @@ def test_shape_errors_name_the_field() -> None:
         parse_definition(_with_steps([{"name": "a", "type": "fail", "if_steps": ["a"]}]))
     with pytest.raises(InvalidParameter, match="must be a mapping"):
         parse_definition(["not", "a", "mapping"])
+
+
+def test_unknown_or_missing_step_arguments_are_rejected_before_anything_runs() -> None:
+    # Regression: a typo in a later step's arguments was found only when that step ran,
+    # after the earlier steps (training, tuning) had done their work.
+    steps = [
+        {"name": "split", "type": "split", "args": {"dataset": "bc"}},
+        {"name": "evaluate", "type": "evaluation",
+         "args": {"modle": {"from": "split.train"}, "dataset": {"from": "split.test"}}},
+        {"name": "register", "type": "register", "args": {"model": "m"}},
+    ]  # fmt: skip
+    with pytest.raises(InvalidParameter) as info:
+        parse_definition({"name": "typos", "steps": steps})
+    message = str(info.value)
+    assert "step 'evaluate' (evaluation) has unknown argument(s) ['modle']" in message
+    assert "step 'evaluate' (evaluation) needs argument(s) ['model']" in message
+    assert "step 'register' (register) needs argument(s) ['group']" in message
+    # Arguments given as references or parameters count as given; custom steps are free.
+    parse_definition(
+        {
+            "name": "ok",
+            "parameters": {"d": {"type": "string", "default": "bc"}},
+            "steps": [
+                {"name": "split", "type": "split", "args": {"dataset": {"param": "d"}}},
+                {"name": "c", "type": "custom", "args": {"function": "m:f", "x": 1}},
+            ],
+        }
+    )

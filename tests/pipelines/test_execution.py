@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -272,3 +273,109 @@ def test_a_new_dataset_version_misses_the_cache(ctx: WorkspaceContext, tmp_path:
     assert (
         third["steps"]["split"]["outputs"]["train"] != first["steps"]["split"]["outputs"]["train"]
     )
+
+
+@pytest.fixture
+def ctrl_c_raises():
+    """Ctrl-C raises KeyboardInterrupt even where pytest runs with SIGINT ignored (``&``)."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt_when_step_job_runs(ctx: WorkspaceContext, pipeline: str) -> threading.Thread:
+    """Ctrl-C the main thread once the pipeline's first step has started its job."""
+    import _thread
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            executions = list_executions(ctx, pipeline)
+            if executions and executions[0]["steps"]["wait"]["job_ids"]:
+                _thread.interrupt_main()
+                return
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def _waiting_pipeline(name: str, step_module: str) -> PipelineDefinition:
+    return PipelineDefinition(
+        name=name,
+        steps=[Step(name="wait", type="custom", cache=False, args={
+            "function": f"{step_module}:wait_for_stop", "args": {"seconds": 60}})],
+    )  # fmt: skip
+
+
+def test_ctrl_c_stops_the_step_jobs_and_leaves_a_resumable_stopped_execution(
+    ctx: WorkspaceContext, step_module: str, ctrl_c_raises: None
+) -> None:
+    # Regression: Ctrl-C left the execution Executing forever (not resumable, not stoppable).
+    watcher = _interrupt_when_step_job_runs(ctx, "ctrl-c")
+    with pytest.raises(KeyboardInterrupt):
+        start_execution(ctx, _waiting_pipeline("ctrl-c", step_module))
+    watcher.join(10)
+    (body,) = list_executions(ctx, "ctrl-c")
+    assert body["status"] == "Stopped" and "interrupted" in body["failure_reason"]
+    assert body["steps"]["wait"]["status"] == "Stopped"
+    (job_id,) = body["steps"]["wait"]["job_ids"]
+    assert LocalExecutor(ctx).describe(job_id).status.value == "Stopped"
+
+
+def test_cli_ctrl_c_records_stopped_and_says_how_to_resume(
+    ctx: WorkspaceContext, step_module: str, ctrl_c_raises: None
+) -> None:
+    # Regression: the CLI ran the execution in a daemon thread, so Ctrl-C killed it midway.
+    from typer.testing import CliRunner
+
+    from siklus.cli import _register_commands, app
+
+    save_pipeline(ctx, _waiting_pipeline("cli-ctrl-c", step_module))
+    _register_commands()
+    watcher = _interrupt_when_step_job_runs(ctx, "cli-ctrl-c")
+    result = CliRunner().invoke(app, ["-w", str(ctx.root), "pipelines", "start", "cli-ctrl-c"])
+    watcher.join(10)
+    (body,) = list_executions(ctx, "cli-ctrl-c")
+    assert result.exit_code == 130, result.output
+    assert f"siklus pipelines resume {body['id']}" in " ".join(result.output.split())
+    assert body["status"] == "Stopped"
+
+
+@pytest.mark.slow
+def test_a_killed_runner_process_leaves_a_resumable_failed_execution(
+    ctx: WorkspaceContext, step_module: str
+) -> None:
+    # Regression: after SIGKILL of `siklus pipelines start`, the execution stayed Executing
+    # forever: `resume` refused it and `stop` only set a flag nobody read.
+    import signal
+    import subprocess
+    import sys
+
+    save_pipeline(ctx, _waiting_pipeline("killed", step_module))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "siklus", "-w", str(ctx.root), "pipelines", "start", "killed"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            executions = list_executions(ctx, "killed")
+            if executions and executions[0]["steps"]["wait"]["job_ids"]:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the step job never started")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    (stale,) = list_executions(ctx, "killed")
+    assert stale["status"] == "Executing"
+    body = describe_execution(ctx, stale["id"])
+    assert body["status"] == "Failed" and "was killed" in body["failure_reason"]
+    assert body["steps"]["wait"]["status"] == "Failed"
+    with contextlib.suppress(InvalidState):  # the orphaned step job
+        LocalExecutor(ctx).stop(body["steps"]["wait"]["job_ids"][0])
