@@ -73,7 +73,7 @@ def test_alarm_action_retrains_and_registers_a_new_version(
     result = evaluate_alarm(ws, "accuracy-drop", now=6_120)
     assert result.alarm.state.value == "ALARM"
     [_, fired] = result.fired
-    assert fired["action"] == {"type": "retrain", "group": "bc"} and fired["status"] == "Succeeded"
+    assert fired["action"] == {"type": "retrain", "group": "bc"} and fired["status"] == "Submitted"
 
     job = LocalExecutor(ws).wait(fired["job_id"], timeout=240)
     assert job.status.value == "Completed", LocalExecutor(ws).logs(job.id)

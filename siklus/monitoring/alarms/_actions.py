@@ -93,8 +93,10 @@ def post_webhook(
 
 
 def _submit(ctx: WorkspaceContext, spec: JobSpec) -> dict[str, Any]:
+    """Start the job and return at once: the action is "Submitted"; how the job ends is
+    the job's own record (``siklus jobs describe JOB_ID``), not the alarm's."""
     job = LocalExecutor(ctx).submit(spec)
-    status = "Failed" if job.status.value == "Failed" else "Succeeded"
+    status = "Failed" if job.status.value == "Failed" else "Submitted"
     return {"status": status, "job_id": job.id, "error": job.failure_reason}
 
 
