@@ -47,6 +47,8 @@ def open_workspace(ctx: typer.Context) -> Any:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    from rich.markup import escape
+
     from siklus.cli import _register_commands
     from siklus.cli._output import err_console
 
@@ -54,7 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="siklus")
     except SiklusError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        # escape: a message quoting "pip install 'siklus[redis]'" must print its brackets.
+        message = escape(exc.message)
+        err_console.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("[yellow]Interrupted.[/]")

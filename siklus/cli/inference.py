@@ -13,7 +13,7 @@ import typer
 
 from siklus.cli._app import open_workspace
 from siklus.cli._output import JSON_OPTION, console, print_json, print_record, print_table
-from siklus.exceptions import InvalidParameter, NotFound
+from siklus.exceptions import InvalidParameter, JobFailed, NotFound
 
 async_app = typer.Typer(
     help="Asynchronous endpoints: queued requests, large payloads by reference, results by id, "
@@ -141,9 +141,18 @@ def async_invoke(
         payload, guessed = _payload(body, file)
         ticket = invoke_async(workspace, name, payload, content_type or guessed)
     if wait > 0:
-        print_json(get_async_result(workspace, name, ticket["inference_id"], wait=wait))
+        _print_result(name, get_async_result(workspace, name, ticket["inference_id"], wait=wait))
     else:
         print_json(ticket)
+
+
+def _print_result(name: str, answer: dict[str, Any]) -> None:
+    """Print an inference's record; a Failed one also fails the command (exit status 1), so
+    scripts that ``--wait`` see the failure instead of a success with a failure inside."""
+    print_json(answer)
+    if answer.get("status") == "Failed":
+        reason = str(answer.get("failure_reason") or "no reason recorded").rstrip(".")
+        raise JobFailed(f"Inference {answer.get('inference_id')} on {name} Failed: {reason}.")
 
 
 @async_app.command("result")
@@ -156,7 +165,7 @@ def async_result(
     """Show an inference's status (Queued/InProgress/Completed/Failed) and its result."""
     from siklus.serving.asynchronous import get_async_result
 
-    print_json(get_async_result(_ctx(ctx), name, inference_id, wait=wait))
+    _print_result(name, get_async_result(_ctx(ctx), name, inference_id, wait=wait))
 
 
 @async_app.command("list")

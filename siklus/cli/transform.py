@@ -56,10 +56,13 @@ def _watch(ctx: WorkspaceContext, started: BatchTransform, *, quiet: bool) -> Ba
 
 def _finish(current: BatchTransform, *, as_json: bool) -> None:
     if current.status != "Completed":
+        reason = current.failure_reason or "no reason recorded"
         raise JobFailed(
             f"Transform {current.id} ended {current.status} after {current.rows_done} rows "
-            f"(job {current.job_id}): {current.failure_reason or 'no reason recorded'}. "
-            f"Fix the cause, then continue with `siklus transform resume {current.id}`."
+            f"(job {current.job_id}): {reason.rstrip('.')}. "
+            "If the cause was not the input (the job was stopped or killed, the disk was "
+            f"full), continue with `siklus transform resume {current.id}`; a fixed input "
+            "needs a new `siklus transform run` (resume refuses files that changed)."
         )
     if as_json:
         print_json(current.to_dict())

@@ -109,3 +109,18 @@ def test_errors_are_one_line_without_traceback(workspace: Path, tmp_path: Path):
     assert_clean_error(
         siklus(workspace, "models", "approve", "nope:1", "-r", "x", check=False), "does not exist"
     )
+
+
+def test_error_messages_keep_their_brackets(monkeypatch, capsys) -> None:
+    """A message is text, not Rich markup: "siklus[redis]" must not lose "[redis]"."""
+    from siklus.cli import _app
+    from siklus.exceptions import InvalidParameter
+
+    def broken(**_: object) -> None:
+        raise InvalidParameter("Install it with: pip install 'siklus[redis]' [bold]now[/]")
+
+    monkeypatch.setattr(_app, "app", broken)
+    with pytest.raises(SystemExit) as exited:
+        _app.main([])
+    assert exited.value.code == InvalidParameter.exit_code
+    assert "pip install 'siklus[redis]' [bold]now[/]" in capsys.readouterr().err

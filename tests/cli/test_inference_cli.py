@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from typer.testing import CliRunner
 
 from siklus.cli import _register_commands, app
-from siklus.exceptions import InvalidParameter
+from siklus.exceptions import InvalidParameter, JobFailed
 from siklus.store import ApprovalStatus, WorkspaceContext
 from siklus.testing import redis_server_url
 from siklus.training import infer_signature, save_estimator
@@ -90,6 +90,11 @@ def _async_commands(root: Path, expected: list, features: pd.DataFrame, queue: l
         assert json.loads(run(root, "async", "describe", "a1", "--json"))["name"] == "a1"
         with pytest.raises(InvalidParameter, match="exactly one"):
             run(root, "async", "invoke", "a1")
+        # Regression: a Failed inference exited 0 under --wait (and for `result`).
+        bad = root / "bad.csv"
+        features.iloc[:3].assign(extra=1).to_csv(bad, index=False)
+        with pytest.raises(JobFailed, match="Failed: Unexpected column"):
+            run(root, "async", "invoke", "a1", "--input-location", str(bad), "--wait", "60")
     finally:
         assert "deleted" in run(root, "async", "delete", "a1")
 

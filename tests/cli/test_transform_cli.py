@@ -88,6 +88,9 @@ def test_failed_run_points_to_resume(workspace: tuple[Path, pd.DataFrame]) -> No
     assert isinstance(result.exception, JobFailed)
     message = result.exception.message
     assert "Chunk 3" in message and "input row 300" in message and "transform resume" in message
+    # Regression: it said "Fix the cause, then continue with resume", which refuses a fixed
+    # (changed) input file.
+    assert "a fixed input needs a new `siklus transform run`" in message
     again = _invoke(root, "transform", "resume", message.split()[1], "--json")
     assert isinstance(again.exception, JobFailed)  # same bad row, same clear failure
     assert "input row 300" in again.exception.message

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from siklus.exceptions import InvalidParameter, InvalidState, NotFound
+from siklus.exceptions import InvalidParameter, InvalidState, NotFound, SiklusError
 from siklus.serving import EndpointError
 from siklus.serving.asynchronous import _hosting as hosting
 from siklus.serving.asynchronous._io import endpoint_dir
@@ -120,9 +120,7 @@ def create_async_endpoint(
         queue_url = f"sqlite:///{folder / 'queue.db'}"
     elif queue_url.startswith(("redis://", "rediss://", "unix://")) and "#" not in queue_url:
         queue_url = f"{queue_url}#siklus-async:{name}:{uid}"
-    from siklus.serving.asynchronous._queue import open_queue
-
-    open_queue(queue_url, max_attempts=max_attempts).close()  # fail now on a bad URL
+    _check_queue(queue_url, max_attempts)
     log_path = async_endpoint_log_path(ctx, name)
     now = hosting.now_iso()
     hosting.create_record(
@@ -195,6 +193,40 @@ def describe_async_endpoint(ctx: WorkspaceContext, name: str) -> dict[str, Any]:
         except EndpointError:
             pass  # between the liveness check and now it went away; the record says so
     return body
+
+
+def _check_queue(queue_url: str, max_attempts: int) -> None:
+    """Open the queue and count its messages once, so a bad URL fails ``create`` now.
+
+    Without the count an unreachable Redis server went unnoticed: the endpoint was
+    reported InService and every request failed with a bare ``ConnectionError``.
+
+    Raises:
+        InvalidParameter: A relative SQLite path (it would land in whatever folder the
+            front runs in), an unsupported scheme, or a queue that cannot be reached.
+    """
+    from siklus.serving.asynchronous._queue import open_queue
+
+    if (
+        queue_url.startswith("sqlite:///")
+        and not Path(queue_url.removeprefix("sqlite:///")).is_absolute()
+    ):
+        raise InvalidParameter(
+            f"Queue URL {queue_url!r} has a relative path; use sqlite:////ABSOLUTE/PATH.db "
+            "(four slashes), or leave --queue-url out for a SQLite file in the workspace."
+        )
+    queue = open_queue(queue_url, max_attempts=max_attempts)
+    try:
+        queue.counts()
+    except SiklusError:
+        raise
+    except Exception as exc:  # redis ConnectionError, TimeoutError, AuthenticationError...
+        raise InvalidParameter(
+            f"Queue {queue_url.partition('#')[0]!r} cannot be reached: "
+            f"{type(exc).__name__}: {exc}. Start the server or fix --queue-url."
+        ) from None
+    finally:
+        queue.close()
 
 
 def list_async_endpoints(ctx: WorkspaceContext) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ import json
 import logging
 import multiprocessing
 import multiprocessing.forkserver
+import os
 import sys
 import threading
 import time
@@ -32,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from siklus.exceptions import InvalidInput, NotFound, PayloadTooLarge, SiklusError
+from siklus.jobs import process_create_time
 from siklus.serving import parse_payload
 from siklus.serving.asynchronous import _hosting as hosting
 from siklus.serving.asynchronous._io import content_type_for, resolve_location, write_atomic
@@ -57,7 +59,8 @@ class WorkerPool:
     ready in milliseconds instead of paying the imports again, which is what makes
     scale-to-zero cheap. The forkserver is single-threaded, so forking from it is safe
     where forking the threaded front would not be. Workers stay in the front's process
-    group, so stopping the endpoint stops them too.
+    group, so stopping the endpoint stops them too; should the front die, each worker
+    notices (it watches the front's pid and start time) and exits after its current request.
 
     A worker that exits with an error (it cannot load the model, say) delays the next
     start, doubling up to 30 s, so a broken endpoint does not spin.
@@ -73,7 +76,10 @@ class WorkerPool:
         model: Model,
     ) -> None:
         self.name = name
-        self._worker_args = (name, str(log_path), record, model)
+        # Workers are children of the forkserver, not of this process: they watch this
+        # process's (pid, start time) to exit when the front dies.
+        front = (os.getpid(), process_create_time(os.getpid()))
+        self._worker_args = (name, str(log_path), record, model, front)
         self.max_workers = max_workers
         self._log_path = log_path
         self._mp = multiprocessing.get_context("forkserver")

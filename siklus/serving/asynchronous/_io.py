@@ -83,6 +83,11 @@ def resolve_location(ctx: WorkspaceContext, location: Any) -> str:
     path = Path(location).expanduser()
     if not path.is_absolute():
         path = ctx.root / path
+    if path.is_dir():
+        raise InvalidInput(
+            f"input_location {location!r} is a folder ({path}), not a file; give one CSV or "
+            "JSON file (send one request per file)."
+        )
     if not path.is_file():
         raise InvalidInput(
             f"input_location {location!r} does not exist: no file at {path}. Give a path "

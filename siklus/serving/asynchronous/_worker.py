@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from siklus.exceptions import SiklusError
+from siklus.jobs import process_alive
 from siklus.serving.asynchronous._io import read_frames, write_result
 from siklus.serving.asynchronous._queue import InferenceMessage, InferenceQueue, open_queue
 from siklus.serving.asynchronous._webhook import notify
@@ -99,7 +100,12 @@ def _notify(ctx: WorkspaceContext, name: str, record: dict[str, Any], outcome: d
         logger.exception("Could not record the webhook outcome")
 
 
-def serve(name: str, record: dict[str, Any] | None = None, model: Model | None = None) -> int:
+def serve(
+    name: str,
+    record: dict[str, Any] | None = None,
+    model: Model | None = None,
+    front: tuple[int, float | None] | None = None,
+) -> int:
     """Claim and process messages until idle for ``worker_idle_timeout`` (or SIGTERM).
 
     Args:
@@ -108,6 +114,10 @@ def serve(name: str, record: dict[str, Any] | None = None, model: Model | None =
             is not opened at all unless a webhook outcome is recorded, which keeps a
             worker's start to the model load.
         model: See ``record``.
+        front: ``(pid, started_at)`` of the front that started this worker. When that
+            process is gone (killed, crashed) the worker takes no further message and
+            exits: its endpoint is Failed, and ``delete`` can no longer reach it through
+            the front's process group, so it must not keep running on its own.
     """
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -127,6 +137,11 @@ def serve(name: str, record: dict[str, Any] | None = None, model: Model | None =
     done = 0
     poll = _POLL_MIN_S
     while not stopping.is_set():
+        if front is not None and not process_alive(*front):
+            logger.warning(
+                "The front (pid %s) of %s is gone; worker %s exits", front[0], name, owner
+            )
+            break
         message = queue.claim(owner, visibility_timeout=visibility)
         if message is None:
             if time.monotonic() - idle_since >= idle_timeout:
@@ -173,7 +188,13 @@ def _setup_logging() -> None:
     logging.getLogger("siklus").setLevel(logging.INFO)
 
 
-def run_worker(name: str, log_path: str, record: dict[str, Any], model: Model) -> None:
+def run_worker(
+    name: str,
+    log_path: str,
+    record: dict[str, Any],
+    model: Model,
+    front: tuple[int, float | None] | None = None,
+) -> None:
     """Entry point of a worker forked by the front's forkserver: log to ``log_path``, serve.
 
     Exits the process with :func:`serve`'s status (1 when it could not run).
@@ -186,7 +207,7 @@ def run_worker(name: str, log_path: str, record: dict[str, Any], model: Model) -
     os.close(fd)
     _setup_logging()
     try:
-        status = serve(name, record, model)
+        status = serve(name, record, model, front)
     except Exception:
         logger.exception("Worker of %s could not run", name)
         status = 1

@@ -240,6 +240,14 @@ def transform(
     if runtime == "onnx":
         require_onnx_file(ctx, package)  # exports now if needed; refuses what cannot convert
     source = resolve_input(ctx, input, format=input_format)
+    if source.kind == "dataset" and source.ref.rsplit(":", 1)[0] == output_name:
+        # The output would become the input's latest version: `NAME` would then mean the
+        # predictions, silently replacing the data everything else reads by that name.
+        raise InvalidParameter(
+            f"--output {output_name!r} is the input dataset {source.ref}; the predictions "
+            "would become its latest version. Choose another output name, such as "
+            f"'{output_name}.scored'."
+        )
     _check_columns(source.columns, loaded.signature, loaded.classes, id_column, keep, source.ref)
     transform_id = f"bt-{uuid.uuid4().hex[:12]}"
     body: dict[str, Any] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,8 @@ import fsspec
 import pytest
 
 from siklus.exceptions import InvalidInput
-from siklus.serving.asynchronous import InferenceMessage, InferenceStatus, _io
-from siklus.serving.asynchronous._worker import predict_message
+from siklus.serving.asynchronous import InferenceMessage, InferenceStatus, _io, open_queue
+from siklus.serving.asynchronous._worker import predict_message, serve
 from siklus.training import LoadedModel, infer_signature
 
 
@@ -74,3 +75,38 @@ def test_relative_locations_resolve_against_the_workspace(model: Any) -> None:
     assert _io.resolve_location(ctx, "data/x.csv") == str(ctx.root / "data" / "x.csv")
     with pytest.raises(InvalidInput, match="relative to the workspace"):
         _io.resolve_location(ctx, "data/y.csv")
+    # Regression: a folder was reported as "does not exist".
+    with pytest.raises(InvalidInput, match="is a folder"):
+        _io.resolve_location(ctx, "data")
+
+
+def test_a_worker_whose_front_is_gone_takes_no_more_work_and_exits(
+    model: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a front killed by SIGKILL left its forkserver workers serving the queue
+    of an endpoint that `delete` could no longer reach. A worker now exits once the front
+    (pid, start time) is gone, leaving queued requests untouched."""
+    monkeypatch.setenv("SIKLUS_WORKSPACE", str(model.ctx.root))
+    stored = model.ctx.store.list_models()[0]
+    queue_url = f"sqlite:///{tmp_path / 'queue.db'}"
+    queue = open_queue(queue_url)
+    source = tmp_path / "rows.json"
+    source.write_text(model.features.iloc[:2].to_json(orient="records"))
+    body = {
+        "input_location": str(source),
+        "content_type": "application/json",
+        "output_location": str(tmp_path / "out.json"),
+    }
+    queue.put("i1", body)
+    record = {
+        "queue_url": queue_url,
+        "max_attempts": 3,
+        "worker_idle_timeout": 60.0,  # without the check it would predict, then idle 60 s
+        "visibility_timeout": 5.0,
+        "model_id": stored.id,
+    }
+    dead_front = (os.getpid(), 1.0)  # this pid, but not the process that started at 1.0
+    assert serve("bc-async", record, stored, front=dead_front) == 0
+    assert queue.get("i1").status == InferenceStatus.QUEUED
+    assert not (tmp_path / "out.json").exists()
+    queue.close()

@@ -209,6 +209,9 @@ def test_checks_before_any_job(batch_env: Setup, tmp_path: Path, lr_pipeline) ->
         transform(ctx, "bc", ref, "o", runtime="tensorrt")
     with pytest.raises(NotFound, match="matches no file"):
         transform(ctx, "bc", str(tmp_path / "nothing" / "*.parquet"), "o")
+    # Regression: an output named like the input dataset became its latest version.
+    with pytest.raises(InvalidParameter, match="is the input dataset"):
+        transform(ctx, "bc", ref, ref.rsplit(":", 1)[0])
     with pytest.raises(NotFound):
         transform(ctx, "bc", "no-such-dataset", "o")
     register(ctx, lr_pipeline, batch_env.features, "pending", approve=False)
