@@ -154,28 +154,18 @@ def create_async_endpoint(
             "updated_at": now,
         },
     )
-    ctx.store.add_lineage(("model_package", package.id), (KIND, name), "deployed")
-    args = [name] + (["--port", str(port)] if port is not None else [])
-    try:
-        proc = hosting.spawn(
-            "siklus.serving.asynchronous._front",
-            args,
-            env=hosting.child_env(ctx),
-            log_path=log_path,
-            cwd=ctx.root,
-        )
-    except OSError as exc:
-        reason = f"could not start the front process: {exc}"
-        hosting.update(ctx, KIND, name, status="Failed", failure_reason=reason)
-        raise EndpointError(f"Async endpoint {name!r} {reason}.") from exc
-    from siklus.jobs import process_create_time
-
-    body = hosting.update(
-        ctx, KIND, name, pid=proc.pid, pid_started_at=process_create_time(proc.pid)
+    return hosting.launch(
+        ctx,
+        KIND,
+        name,
+        module="siklus.serving.asynchronous._front",
+        package_id=package.id,
+        log_path=log_path,
+        port=port,
+        wait=wait,
+        label="Async endpoint",
+        role="front",
     )
-    if not wait:
-        return body
-    return hosting.wait_ready(ctx, KIND, name, proc, float(ctx.setting("endpoint_start_timeout")))
 
 
 def describe_async_endpoint(ctx: WorkspaceContext, name: str) -> dict[str, Any]:

@@ -160,6 +160,39 @@ def spawn(
     return proc
 
 
+def launch(
+    ctx: WorkspaceContext,
+    kind: str,
+    name: str,
+    *,
+    module: str,
+    package_id: str,
+    log_path: str | os.PathLike[str],
+    port: int | None,
+    wait: bool,
+    label: str,
+    role: str,
+) -> dict[str, Any]:
+    """Start the process of a recorded endpoint (``python -m module NAME [--port N]``).
+
+    Records the deployment in the lineage, the process identity in the record, and (with
+    ``wait``) blocks until the endpoint answers or is recorded Failed. A process that
+    cannot start marks the record Failed and raises :class:`EndpointError`.
+    """
+    ctx.store.add_lineage(("model_package", package_id), (kind, name), "deployed")
+    args = [name] + (["--port", str(port)] if port is not None else [])
+    try:
+        proc = spawn(module, args, env=child_env(ctx), log_path=log_path, cwd=ctx.root)
+    except OSError as exc:
+        reason = f"could not start the {role} process: {exc}"
+        update(ctx, kind, name, status="Failed", failure_reason=reason)
+        raise EndpointError(f"{label} {name!r} {reason}.") from exc
+    body = update(ctx, kind, name, pid=proc.pid, pid_started_at=process_create_time(proc.pid))
+    if not wait:
+        return body
+    return wait_ready(ctx, kind, name, proc, float(ctx.setting("endpoint_start_timeout")))
+
+
 def stop(pid: int | None, started_at: float | None, *, grace_seconds: float) -> bool:
     """SIGTERM the process group of ``(pid, started_at)``, SIGKILL after ``grace_seconds``.
 

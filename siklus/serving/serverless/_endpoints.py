@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from siklus.exceptions import InvalidParameter, InvalidState, NotFound, SiklusError
-from siklus.jobs import process_create_time
 from siklus.serving import EndpointError
 from siklus.serving.asynchronous import _hosting as hosting
 from siklus.serving.serverless._app import COLD_HEADER, COLD_MS_HEADER
@@ -129,26 +128,18 @@ def create_serverless_endpoint(
             "updated_at": now,
         },
     )
-    ctx.store.add_lineage(("model_package", package.id), (KIND, name), "deployed")
-    args = [name] + (["--port", str(port)] if port is not None else [])
-    try:
-        proc = hosting.spawn(
-            "siklus.serving.serverless._server",
-            args,
-            env=hosting.child_env(ctx),
-            log_path=log_path,
-            cwd=ctx.root,
-        )
-    except OSError as exc:
-        reason = f"could not start the server process: {exc}"
-        hosting.update(ctx, KIND, name, status="Failed", failure_reason=reason)
-        raise EndpointError(f"Serverless endpoint {name!r} {reason}.") from exc
-    body = hosting.update(
-        ctx, KIND, name, pid=proc.pid, pid_started_at=process_create_time(proc.pid)
+    return hosting.launch(
+        ctx,
+        KIND,
+        name,
+        module="siklus.serving.serverless._server",
+        package_id=package.id,
+        log_path=log_path,
+        port=port,
+        wait=wait,
+        label="Serverless endpoint",
+        role="server",
     )
-    if not wait:
-        return body
-    return hosting.wait_ready(ctx, KIND, name, proc, float(ctx.setting("endpoint_start_timeout")))
 
 
 def cold_start_stats(ctx: WorkspaceContext, name: str) -> dict[str, Any]:
