@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -36,13 +35,13 @@ from siklus.exceptions import (
     NotFound,
     SiklusError,
 )
-from siklus.jobs import process_alive, process_create_time, signal_group
+from siklus.jobs import process_alive, process_create_time
 from siklus.serving import EndpointError, UnsupportedMediaType
+from siklus.serving._process import log_tail, stop_server
 from siklus.store import EndpointStatus, Resource, WorkspaceContext
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
 LIVE = (EndpointStatus.CREATING.value, EndpointStatus.IN_SERVICE.value)
-_TAIL_BYTES = 8192
 _POLL_S = 0.05
 _RETRIES = 20
 
@@ -193,43 +192,8 @@ def launch(
     return wait_ready(ctx, kind, name, proc, float(ctx.setting("endpoint_start_timeout")))
 
 
-def stop(pid: int | None, started_at: float | None, *, grace_seconds: float) -> bool:
-    """SIGTERM the process group of ``(pid, started_at)``, SIGKILL after ``grace_seconds``.
-
-    Returns:
-        True when a live process was stopped, False when it was already gone.
-    """
-    if pid is None or not process_alive(pid, started_at):
-        return False
-    signal_group(pid, signal.SIGTERM)
-    if not _wait_gone(pid, started_at, grace_seconds):
-        signal_group(pid, signal.SIGKILL)
-        _wait_gone(pid, started_at, 5.0)
-    return True
-
-
-def _wait_gone(pid: int, started_at: float | None, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while process_alive(pid, started_at):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def log_tail(path: str | os.PathLike[str] | None, lines: int = 15) -> str:
-    """The last ``lines`` non-blank lines of a log, or a note when there is none."""
-    if path is None:
-        return "(no log recorded)"
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - _TAIL_BYTES))
-            text = handle.read().decode("utf-8", errors="replace")
-    except OSError as exc:
-        return f"(log {path} unreadable: {exc.strerror or exc})"
-    tail = [line for line in text.splitlines() if line.strip()][-lines:]
-    return "\n".join(tail) if tail else "(log is empty)"
+#: Stopping and log tails work as for real-time endpoints (same process model).
+stop = stop_server
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
