@@ -13,6 +13,7 @@ Parameters are validated when a recipe is built, before any data is read.
 
 from __future__ import annotations
 
+import abc
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -215,8 +216,9 @@ class Transform(BaseModel):
         """Resolve external inputs (another dataset) into state; only when ``pins_inputs``."""
         return {}
 
+    @abc.abstractmethod
     def sql(self, frame: Frame, state: Mapping[str, Any]) -> str:
-        raise NotImplementedError(f"step {self.step!r} does not define sql()")
+        """The step as one SQL query over the previous step's relation ``frame``."""
 
     def params(self) -> dict[str, Any]:
         """Parameters as JSON, defaults left out, so adding an option keeps old versions."""

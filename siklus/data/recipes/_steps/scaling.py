@@ -13,6 +13,7 @@ instead of dividing by zero.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -28,9 +29,9 @@ class PerColumnStatistics(NumericColumns):
 
     learns = True
 
+    @abc.abstractmethod
     def statistics(self, x: str) -> dict[str, str]:
         """Aggregate SQL per statistic name over the column expression ``x``."""
-        raise NotImplementedError
 
     def fit_expressions(self, frame: Frame) -> dict[str, str]:
         out = {}
