@@ -26,7 +26,7 @@ from typing import Any
 
 from siklus.exceptions import InvalidParameter, InvalidState, NotFound
 from siklus.serving._stats import MAX_SLOTS, MAX_VARIANTS
-from siklus.store import ApprovalStatus, WorkspaceContext
+from siklus.store import ApprovalStatus, Model, ModelPackage, WorkspaceContext
 
 CONFIG_KIND = "endpoint-config"
 #: The supervisor's record of what runs (resource) and its history (events).
@@ -291,6 +291,38 @@ def parse_variant_option(text: str) -> dict[str, Any]:
     return out
 
 
+def deployable_package(
+    ctx: WorkspaceContext,
+    group: str,
+    version: int | None,
+    *,
+    force: bool,
+    variant: str | None = None,
+) -> tuple[ModelPackage, Model]:
+    """The package version to deploy and its model, checked the same way for every
+    inference type: Approved (unless ``force``) and its model file present.
+
+    Raises:
+        NotFound: No such package version, or its model file is missing.
+        InvalidState: The package is not Approved and ``force`` is False.
+    """
+    package = ctx.store.get_model_package(group, version)
+    if package.approval_status != ApprovalStatus.APPROVED and not force:
+        which = f" (variant {variant!r})" if variant else ""
+        raise InvalidState(
+            f"Model package {package.ref}{which} is {package.approval_status.value}, not "
+            f"Approved; only approved versions are deployed. Approve it with `siklus models "
+            f"approve {package.ref} --reason '...'`, or deploy anyway with --force (force=True)."
+        )
+    model = ctx.store.get_model(package.model_id)
+    if not ctx.artifacts.exists(model.sha256):
+        raise NotFound(
+            f"The model file of {package.ref} (model {model.id}, sha256 {model.sha256}) is "
+            f"missing from the artifact store {ctx.artifacts.url}; re-train or restore it."
+        )
+    return package, model
+
+
 def resolve_config(ctx: WorkspaceContext, config: EndpointConfig, *, force: bool) -> EndpointConfig:
     """Pin every variant to a package version, checking approval and the model file.
 
@@ -301,20 +333,9 @@ def resolve_config(ctx: WorkspaceContext, config: EndpointConfig, *, force: bool
     """
 
     def pin(spec: VariantSpec) -> VariantSpec:
-        package = ctx.store.get_model_package(spec.group, spec.version)
-        if package.approval_status != ApprovalStatus.APPROVED and not force:
-            raise InvalidState(
-                f"Model package {package.ref} (variant {spec.name!r}) is "
-                f"{package.approval_status.value}, not Approved; only approved versions are "
-                f"deployed. Approve it with `siklus models approve {package.ref} --reason "
-                "'...'`, or deploy anyway with --force (force=True)."
-            )
-        model = ctx.store.get_model(package.model_id)
-        if not ctx.artifacts.exists(model.sha256):
-            raise NotFound(
-                f"The model file of {package.ref} (model {model.id}, sha256 {model.sha256}) is "
-                f"missing from the artifact store {ctx.artifacts.url}; re-train or restore it."
-            )
+        package, model = deployable_package(
+            ctx, spec.group, spec.version, force=force, variant=spec.name
+        )
         if spec.runtime == "onnx":
             from siklus.serving._loading import onnx_available
 

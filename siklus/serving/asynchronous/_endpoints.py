@@ -21,11 +21,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from siklus.exceptions import InvalidParameter, InvalidState, NotFound, SiklusError
+from siklus.exceptions import InvalidParameter, SiklusError
 from siklus.serving import EndpointError
+from siklus.serving._config import deployable_package
 from siklus.serving.asynchronous import _hosting as hosting
 from siklus.serving.asynchronous._io import endpoint_dir
-from siklus.store import ApprovalStatus, WorkspaceContext
+from siklus.store import WorkspaceContext
 
 KIND = "async-endpoint"
 _HINT = "list them with `siklus async list`"
@@ -101,19 +102,7 @@ def create_async_endpoint(
     for hook in (success_webhook, failure_webhook):
         if hook is not None and not hook.startswith(("http://", "https://")):
             raise InvalidParameter(f"Webhook {hook!r} must be an http:// or https:// URL.")
-    package = ctx.store.get_model_package(group, version)
-    if package.approval_status != ApprovalStatus.APPROVED and not force:
-        raise InvalidState(
-            f"Model package {package.ref} is {package.approval_status.value}, not Approved; "
-            f"only approved versions are deployed. Approve it with `siklus models approve "
-            f"{package.ref} --reason '...'`, or deploy anyway with --force (force=True)."
-        )
-    model = ctx.store.get_model(package.model_id)
-    if not ctx.artifacts.exists(model.sha256):
-        raise NotFound(
-            f"The model file of {package.ref} (model {model.id}) is missing from the artifact "
-            f"store {ctx.artifacts.url}; re-train or restore it."
-        )
+    package, model = deployable_package(ctx, group, version, force=force)
     uid = uuid.uuid4().hex[:12]
     folder = endpoint_dir(ctx, name, uid)
     if queue_url is None:

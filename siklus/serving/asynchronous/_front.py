@@ -10,7 +10,6 @@ the inference id; ``GET /results/{id}`` reads the queue and the result file. A
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import multiprocessing
@@ -210,7 +209,7 @@ def create_app(
 
     async def invocations(request: Request) -> Response:
         try:
-            body = await _read_limited(request, limit)
+            body = await hosting.read_limited(request, limit, _too_large)
             answer = await run_in_threadpool(submit, body, request.headers.get("content-type"))
             headers = {"Location": f"/results/{answer['inference_id']}"}
             return JSONResponse(answer, status_code=202, headers=headers)
@@ -269,21 +268,6 @@ def _error(name: str, exc: Exception) -> Response:
     return JSONResponse(hosting.error_body(exc), status_code=500)
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    """The request body, refused (413) as soon as it is known to exceed ``limit``."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(f"{declared} bytes", limit)
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise _too_large(f"more than {limit} bytes", limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _too_large(size: str, limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
         f"The inline request body ({size}) exceeds the limit of {limit} bytes. Put the payload "
@@ -293,20 +277,13 @@ def _too_large(size: str, limit: int) -> PayloadTooLarge:
 
 def main(argv: list[str] | None = None) -> int:
     """Bind, record InService, then serve and scale workers until SIGTERM."""
-    parser = argparse.ArgumentParser(prog="python -m siklus.serving.asynchronous._front")
-    parser.add_argument("name")
-    parser.add_argument("--port", type=int, default=None)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    begun = hosting.begin_process(
+        KIND, "Async endpoint", "python -m siklus.serving.asynchronous._front", argv
     )
-    logging.getLogger("siklus").setLevel(logging.INFO)
-    ctx = WorkspaceContext.open()
-    name = args.name
-    record = ctx.store.get_resource(KIND, name).body
-    if record.get("status") != "Creating":
-        logger.error("Async endpoint %s is %s, not Creating; exiting", name, record.get("status"))
+    if begun is None:
         return 1
+    args, ctx, record = begun
+    name = args.name
     try:
         sock = hosting.bind_socket(str(ctx.setting("endpoint_host")), args.port or 0)
         queue = open_queue(record["queue_url"], max_attempts=int(record["max_attempts"]))

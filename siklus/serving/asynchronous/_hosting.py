@@ -12,6 +12,8 @@ and the CLI never overwrite each other's changes.
 
 from __future__ import annotations
 
+import argparse
+import logging
 import os
 import re
 import socket
@@ -19,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from siklus.exceptions import (
     InvalidParameter,
     InvalidState,
     NotFound,
+    PayloadTooLarge,
     SiklusError,
 )
 from siklus.jobs import process_alive, process_create_time
@@ -194,6 +197,51 @@ def launch(
 
 #: Stopping and log tails work as for real-time endpoints (same process model).
 stop = stop_server
+
+
+def begin_process(
+    kind: str, label: str, prog: str, argv: list[str] | None
+) -> tuple[argparse.Namespace, WorkspaceContext, dict[str, Any]] | None:
+    """The start of an endpoint process's ``main``: parse ``NAME [--port N]``, set up
+    logging, open the workspace from the environment and read the record.
+
+    Returns None (after logging why) when the record is not ``Creating``: the process was
+    started twice, or its endpoint was deleted meanwhile.
+    """
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("name")
+    parser.add_argument("--port", type=int, default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("siklus").setLevel(logging.INFO)
+    ctx = WorkspaceContext.open()
+    record = dict(ctx.store.get_resource(kind, args.name).body)
+    if record.get("status") != "Creating":
+        logging.getLogger("siklus.serving").error(
+            "%s %s is %s, not Creating; exiting", label, args.name, record.get("status")
+        )
+        return None
+    return args, ctx, record
+
+
+async def read_limited(
+    request: Any, limit: int, too_large: Callable[[str, int], PayloadTooLarge]
+) -> bytes:
+    """A Starlette request's body, refused (``too_large(size, limit)``, a 413) as soon as it
+    is known to exceed ``limit``: from Content-Length, else while streaming."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(f"{declared} bytes", limit)
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise too_large(f"more than {limit} bytes", limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

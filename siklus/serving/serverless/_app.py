@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from siklus.exceptions import PayloadTooLarge, SiklusError
 from siklus.serving import parse_payload
+from siklus.serving.asynchronous import _hosting as hosting
 from siklus.training import LoadedModel
 
 logger = logging.getLogger("siklus.serving.serverless")
@@ -165,7 +166,7 @@ def create_app(
             )
         in_flight += 1
         try:
-            body = await _read_limited(request, max_payload_bytes)
+            body = await hosting.read_limited(request, max_payload_bytes, _too_large)
             answer, cold_ms = await run_in_threadpool(
                 predict, body, request.headers.get("content-type")
             )
@@ -205,20 +206,6 @@ def create_app(
         ],
         exception_handlers={HTTPException: http_error},
     )
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(f"{declared} bytes", limit)
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise _too_large(f"more than {limit} bytes", limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _too_large(size: str, limit: int) -> PayloadTooLarge:

@@ -19,12 +19,13 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from siklus.exceptions import InvalidParameter, InvalidState, NotFound, SiklusError
+from siklus.exceptions import InvalidParameter, SiklusError
 from siklus.serving import EndpointError
+from siklus.serving._config import deployable_package
 from siklus.serving.asynchronous import _hosting as hosting
 from siklus.serving.serverless._app import COLD_HEADER, COLD_MS_HEADER
 from siklus.serving.serverless._server import COLD_START_METRIC, KIND, METRIC_NAMESPACE
-from siklus.store import ApprovalStatus, WorkspaceContext
+from siklus.store import WorkspaceContext
 
 _HINT = "list them with `siklus serverless list`"
 
@@ -88,19 +89,7 @@ def create_serverless_endpoint(
         )
     if not idle_timeout > 0:
         raise InvalidParameter(f"idle_timeout must be greater than 0 seconds, got {idle_timeout}.")
-    package = ctx.store.get_model_package(group, version)
-    if package.approval_status != ApprovalStatus.APPROVED and not force:
-        raise InvalidState(
-            f"Model package {package.ref} is {package.approval_status.value}, not Approved; "
-            f"only approved versions are deployed. Approve it with `siklus models approve "
-            f"{package.ref} --reason '...'`, or deploy anyway with --force (force=True)."
-        )
-    model = ctx.store.get_model(package.model_id)
-    if not ctx.artifacts.exists(model.sha256):
-        raise NotFound(
-            f"The model file of {package.ref} (model {model.id}) is missing from the artifact "
-            f"store {ctx.artifacts.url}; re-train or restore it."
-        )
+    package, model = deployable_package(ctx, group, version, force=force)
     log_path = serverless_endpoint_log_path(ctx, name)
     now = hosting.now_iso()
     hosting.create_record(

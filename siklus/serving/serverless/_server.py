@@ -11,7 +11,6 @@ the metadata store.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
@@ -33,20 +32,13 @@ logger = logging.getLogger("siklus.serving.serverless")
 
 def main(argv: list[str] | None = None) -> int:
     """Bind, record InService, serve until SIGTERM; the model loads on demand."""
-    parser = argparse.ArgumentParser(prog="python -m siklus.serving.serverless._server")
-    parser.add_argument("name")
-    parser.add_argument("--port", type=int, default=None)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    begun = hosting.begin_process(
+        KIND, "Serverless endpoint", "python -m siklus.serving.serverless._server", argv
     )
-    logging.getLogger("siklus").setLevel(logging.INFO)
-    ctx = WorkspaceContext.open()
-    name = args.name
-    record = ctx.store.get_resource(KIND, name).body
-    if record.get("status") != "Creating":
-        logger.error("Serverless endpoint %s is %s, not Creating; exiting", name, record["status"])
+    if begun is None:
         return 1
+    args, ctx, record = begun
+    name = args.name
     recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record")
 
     def on_load(ms: float) -> None:
