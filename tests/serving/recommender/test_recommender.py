@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from sklearn.datasets import load_breast_cancer
-from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
 from siklus.cli import _register_commands, app
@@ -26,7 +25,8 @@ from siklus.serving.recommender import (
     recommendation_spec,
 )
 from siklus.store import WorkspaceContext
-from siklus.training import build_pipeline, infer_signature, save_estimator
+
+from ..._models import stored_logistic_regression
 
 FIELDS = ("package", "p99_ms", "results", "recommended", "message", "notes", "job_id")
 
@@ -76,26 +76,9 @@ def test_candidate_grid_validates():
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """A workspace with a small registered logistic regression (8 breast-cancer features)."""
-    bunch = load_breast_cancer(as_frame=True)
-    features = bunch.data.iloc[:, :8]
-    signature = infer_signature(features)
-    pipeline = build_pipeline(signature, LogisticRegression(max_iter=2000))
-    pipeline.fit(features, bunch.target)
     root = tmp_path / "ws"
     ctx = WorkspaceContext.open(root)
-    model = ctx.store.create_model(
-        name="logreg",
-        sha256=save_estimator(ctx, pipeline),
-        manifest={
-            "format": "skops",
-            "task": "binary_classification",
-            "classes": [0, 1],
-            "input_signature": signature,
-            "input_example": features.head(3).to_dict(orient="records"),
-        },
-        training_job_id=None,
-        tags={},
-    )
+    model = stored_logistic_regression(ctx)
     register_model(ctx, model.id, "bc")
     return root
 
