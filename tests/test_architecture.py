@@ -25,6 +25,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "siklus"
 #: (``python -m siklus``) sit above everything.
 LAYERS: dict[str, int] = {
     "exceptions": 0,
+    "_lazy": 0,
     "config": 0,
     "store": 1,
     "testing": 1,

@@ -29,8 +29,9 @@ METRIC_COLUMNS = (
 )
 
 VARIANT_HELP = (
-    "Production variant GROUP:VERSION[,name=N,weight=W,workers=K,min=A,max=B,runtime=native|onnx]"
-    "; repeat for several."
+    "Production variant GROUP:VERSION[,name=N,weight=W,workers=K,min=A,max=B,"
+    "runtime=auto|native|onnx]; repeat for several. runtime auto (the default) serves the "
+    "version's verified ONNX export when it has one, else scikit-learn."
 )
 
 

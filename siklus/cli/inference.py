@@ -210,6 +210,12 @@ def serverless_create(
     ),
     port: int = PORT_OPTION,
     force: bool = FORCE_OPTION,
+    runtime: str = typer.Option(
+        "auto",
+        "--runtime",
+        help="auto (the verified ONNX export when there is one, else scikit-learn), native "
+        "or onnx.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Start a serverless endpoint; its model loads on the first request."""
@@ -227,11 +233,15 @@ def serverless_create(
             max_concurrency=max_concurrency,
             port=port,
             force=force,
+            runtime=runtime,
         )
     if as_json:
         print_json(record)
         return
-    console.print(f"Serverless endpoint [bold]{name}[/] is {record['status']} at {record['url']}")
+    console.print(
+        f"Serverless endpoint [bold]{name}[/] is {record['status']} at {record['url']} "
+        f"(runtime {record.get('runtime', 'native')})"
+    )
     console.print(f"Try: siklus serverless invoke {name} --body '[{{...}}]'")
 
 

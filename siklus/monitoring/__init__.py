@@ -39,8 +39,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from siklus._lazy import lazy_exports
 
 # Names resolve on first use: importing siklus.monitoring (as every scheduler tick and
 # alarm job does) must not pay for SciPy and the drift code until they are needed.
@@ -108,17 +107,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'siklus.monitoring' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = sorted(_EXPORTS)

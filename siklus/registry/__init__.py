@@ -7,53 +7,40 @@ Example:
     >>> print(render_model_card(get_model_card(ctx, package), "markdown"))  # doctest: +SKIP
 """
 
-from siklus.registry._cards import (
-    CARD_KIND,
-    SECTIONS,
-    build_model_card,
-    get_model_card,
-    parse_assignments,
-    read_card_file,
-    render_model_card,
-    update_model_card,
-)
-from siklus.registry._history import EVENT_KIND, package_history
-from siklus.registry._lineage import package_lineage
-from siklus.registry._onnx_export import (
-    MISSING_TEXT,
-    ONNX_KIND,
-    export_onnx,
-    get_onnx_export,
-    onnx_feed,
-    onnx_outputs,
-    require_onnx_file,
-)
-from siklus.registry._refs import get_package, parse_package_ref, resolve_package
-from siklus.registry._registry import approve, register_model, reject
+from __future__ import annotations
 
-__all__ = [
-    "CARD_KIND",
-    "EVENT_KIND",
-    "MISSING_TEXT",
-    "ONNX_KIND",
-    "SECTIONS",
-    "approve",
-    "build_model_card",
-    "export_onnx",
-    "get_model_card",
-    "get_onnx_export",
-    "get_package",
-    "onnx_feed",
-    "onnx_outputs",
-    "package_history",
-    "package_lineage",
-    "parse_assignments",
-    "parse_package_ref",
-    "read_card_file",
-    "register_model",
-    "reject",
-    "render_model_card",
-    "require_onnx_file",
-    "resolve_package",
-    "update_model_card",
-]
+from siklus._lazy import lazy_exports
+
+# Names resolve on first use: an endpoint serving an ONNX export needs its file and its
+# output layout, not the exporter (skl2onnx, scikit-learn, skops).
+_EXPORTS: dict[str, str] = {
+    "CARD_KIND": "siklus.registry._cards",
+    "EVENT_KIND": "siklus.registry._history",
+    "MISSING_TEXT": "siklus.registry._onnx_export",
+    "ONNX_KIND": "siklus.registry._onnx_export",
+    "SECTIONS": "siklus.registry._cards",
+    "approve": "siklus.registry._registry",
+    "build_model_card": "siklus.registry._cards",
+    "export_onnx": "siklus.registry._onnx_export",
+    "get_model_card": "siklus.registry._cards",
+    "get_onnx_export": "siklus.registry._onnx_export",
+    "get_package": "siklus.registry._refs",
+    "onnx_feed": "siklus.registry._onnx_export",
+    "onnx_outputs": "siklus.registry._onnx_export",
+    "package_history": "siklus.registry._history",
+    "package_lineage": "siklus.registry._lineage",
+    "parse_assignments": "siklus.registry._cards",
+    "parse_package_ref": "siklus.registry._refs",
+    "read_card_file": "siklus.registry._cards",
+    "register_model": "siklus.registry._registry",
+    "reject": "siklus.registry._registry",
+    "render_model_card": "siklus.registry._cards",
+    "require_onnx_file": "siklus.registry._onnx_export",
+    "unverified_missing": "siklus.registry._onnx_export",
+    "resolve_package": "siklus.registry._refs",
+    "update_model_card": "siklus.registry._cards",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = sorted(_EXPORTS)

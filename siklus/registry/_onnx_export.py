@@ -38,7 +38,7 @@ from siklus.exceptions import InvalidParameter, NotFound
 from siklus.registry._history import record_event
 from siklus.registry._refs import resolve_package
 from siklus.store import ModelPackage, WorkspaceContext
-from siklus.training import conform, load_model
+from siklus.training import conform
 
 #: Resource kind of the export records (one per package, named ``group:version``).
 ONNX_KIND = "model-onnx"
@@ -46,6 +46,8 @@ ONNX_KIND = "model-onnx"
 MISSING_TEXT = "<siklus:missing>"
 #: What a None text value is fed as (scikit-learn does not impute None in object columns).
 NONE_TEXT = "<siklus:none>"
+#: The one input of a graph fed as a ``[rows, columns]`` float64 matrix.
+MATRIX_INPUT = "features"
 #: Operator sets of the exported graphs (ai.onnx.ml 3: TreeEnsemble* with float64 input).
 TARGET_OPSET = {"": 18, "ai.onnx.ml": 3}
 _NUMERIC = ("integer", "number")
@@ -143,13 +145,16 @@ def _is_tree_model(estimator: Any) -> bool:
 
 
 def _convert(
-    estimator: Any, signature: list[dict[str, Any]], *, cast_float32: bool
+    estimator: Any, signature: list[dict[str, Any]], *, cast_float32: bool, matrix: bool = False
 ) -> tuple[bytes, dict[str, Any]]:
     """Convert; return the serialized model and how to feed/read it.
 
     Args:
         cast_float32: Cast the features to float32 right before the final estimator, as
             scikit-learn's trees do internally (so ONNX takes the same branches).
+        matrix: Feed every (numeric) column through one ``[rows, columns]`` float64 input
+            named :data:`MATRIX_INPUT`, as a pipeline without a ColumnTransformer expects
+            (it converts with one input only). Otherwise one ``[rows, 1]`` input per column.
     """
     try:
         from skl2onnx import convert_sklearn
@@ -173,13 +178,18 @@ def _convert(
             raise OnnxUnavailable("a float32 cast needs a pipeline")
         cast = CastTransformer(dtype=np.float32).fit(np.zeros((1, 1)))
         patched.steps.insert(len(patched.steps) - 1, ("siklus_cast_float32", cast))
-    inputs = [
-        (
-            c["name"],
-            DoubleTensorType([None, 1]) if c["type"] in _NUMERIC else StringTensorType([None, 1]),
-        )
-        for c in signature
-    ]
+    if matrix:
+        inputs = [(MATRIX_INPUT, DoubleTensorType([None, len(signature)]))]
+    else:
+        inputs = [
+            (
+                c["name"],
+                DoubleTensorType([None, 1])
+                if c["type"] in _NUMERIC
+                else StringTensorType([None, 1]),
+            )
+            for c in signature
+        ]
     classifier = is_classifier(final)
     # Probabilities only where scikit-learn has them (not decision scores of an SVM).
     has_proba = classifier and hasattr(final, "predict_proba")
@@ -201,6 +211,8 @@ def _convert(
         raise OnnxUnavailable(f"skl2onnx cannot convert it ({_short(exc)})") from None
     graph_inputs = [i.name for i in onx.graph.input]
     outputs = [o.name for o in onx.graph.output]
+    # With a matrix, every column goes into the one input.
+    names = graph_inputs * len(signature) if matrix else graph_inputs
     layout = {
         "inputs": [
             {
@@ -208,8 +220,9 @@ def _convert(
                 "onnx_name": name,
                 "kind": "double" if c["type"] in _NUMERIC else "string",
             }
-            for c, name in zip(signature, graph_inputs, strict=True)
+            for c, name in zip(signature, names, strict=True)
         ],
+        "matrix": matrix,
         "label_output": outputs[0],
         "probability_output": outputs[1] if has_proba and len(outputs) > 1 else None,
         "task": "classification" if classifier else "regression",
@@ -233,6 +246,11 @@ def onnx_feed(layout: dict[str, Any], data: pd.DataFrame) -> dict[str, np.ndarra
     inputs = layout["inputs"]
     columns = [str(c) for c in data.columns]
     feed: dict[str, np.ndarray] = {}
+    if layout.get("matrix"):
+        # One float64 block, columns in signature order.
+        wanted = [item["column"] for item in inputs]
+        block = data if columns == wanted else data[wanted]
+        return {inputs[0]["onnx_name"]: block.to_numpy(dtype=np.float64)}
     if all(item["kind"] == "double" for item in inputs) and columns == [
         item["column"] for item in inputs
     ]:
@@ -280,18 +298,49 @@ def _session(model_bytes: bytes) -> Any:
 
 
 def _check_rows(loaded: Any) -> pd.DataFrame | None:
-    """The manifest's input example, plus one all-missing row when scikit-learn imputes it
-    (the missing-value translation is where a conversion is most likely to go wrong)."""
+    """The manifest's input example, plus one row with every nullable column missing when
+    scikit-learn predicts it (the missing-value translation is where a conversion is most
+    likely to go wrong).
+
+    Only nullable columns are emptied: endpoints refuse a missing value anywhere else
+    (and so does :func:`unverified_missing`), so what an estimator would do with one there
+    (a forest routes NaN down its own branches, which ONNX does not copy) never matters.
+    """
     example = loaded.manifest.get("input_example") or []
     if not example:
         return None
     data = conform(pd.DataFrame(example), loaded.signature)
-    empty = conform(pd.DataFrame([{c["name"]: None for c in loaded.signature}]), loaded.signature)
+    nullable = [c["name"] for c in loaded.signature if c.get("nullable", True)]
+    if not nullable:
+        return data
+    row = {c["name"]: example[0].get(c["name"]) for c in loaded.signature}
+    row.update(dict.fromkeys(nullable))
+    empty = conform(pd.DataFrame([row]), loaded.signature)
     try:
         loaded.predict(empty)
     except Exception:  # the pipeline does not impute: nothing to compare on that row
         return data
     return pd.concat([data, empty], ignore_index=True)
+
+
+def unverified_missing(signature: list[dict[str, Any]], data: pd.DataFrame) -> str | None:
+    """Why ``data`` must not go through the ONNX graph, or None when it may.
+
+    The export is verified with missing values only in nullable columns; a missing value
+    in another column (which endpoints refuse anyway) could meet a tree's NaN branch that
+    ONNX does not reproduce.
+    """
+    for column in signature:
+        name = column["name"]
+        if column.get("nullable", True) or name not in data.columns:
+            continue
+        missing = np.flatnonzero(data[name].isna().to_numpy())
+        if missing.size:
+            return (
+                f"Column {name!r} has missing values at rows {missing[:5].tolist()}; the "
+                "model's signature does not allow them there (the training data had none)."
+            )
+    return None
 
 
 def _verify(layout: dict[str, Any], model_bytes: bytes, loaded: Any) -> int:
@@ -321,14 +370,21 @@ def _verify(layout: dict[str, Any], model_bytes: bytes, loaded: Any) -> int:
 
 
 def _best_conversion(loaded: Any) -> tuple[bytes, dict[str, Any], int]:
-    """Try float64 features first (float32 first for trees); keep the first that verifies."""
+    """Try float64 features first (float32 first for trees); keep the first that verifies.
+
+    An all-numeric signature is tried first as one matrix input (what a pipeline without
+    a ColumnTransformer converts with, and one copy per request instead of one per column).
+    """
     estimator = loaded.estimator
     final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
     order = (True, False) if _is_tree_model(final) else (False, True)
+    layouts = (True, False) if all(c["type"] in _NUMERIC for c in loaded.signature) else (False,)
     reasons = []
-    for cast in order:
+    for matrix, cast in ((m, c) for m in layouts for c in order):
         try:
-            model_bytes, layout = _convert(estimator, loaded.signature, cast_float32=cast)
+            model_bytes, layout = _convert(
+                estimator, loaded.signature, cast_float32=cast, matrix=matrix
+            )
             return model_bytes, layout, _verify(layout, model_bytes, loaded)
         except OnnxUnavailable as exc:
             if str(exc) not in reasons:
@@ -360,6 +416,10 @@ def export_onnx(ctx: WorkspaceContext, package: ModelPackage | str) -> dict[str,
         InvalidParameter: The model is not a siklus skops model (script-mode folder).
         UntrustedModel: The model file holds a type outside the allow-list.
     """
+    # Imported here: serving an export (``require_onnx_file``, ``onnx_outputs``) must not
+    # import scikit-learn and skops, which take about a second.
+    from siklus.training import load_model
+
     package = resolve_package(ctx, package)
     model = ctx.store.get_model(package.model_id)
     loaded = load_model(ctx, model)

@@ -17,93 +17,59 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from siklus._lazy import lazy_exports
 
-from siklus.serving._app import build_app, create_app
-from siklus.serving._config import (
-    Autoscaling,
-    EndpointConfig,
-    VariantSpec,
-    parse_variant_option,
-)
-from siklus.serving._endpoints import (
-    create_endpoint,
-    delete_endpoint,
-    describe_endpoint,
-    endpoint_config,
-    endpoint_events,
-    endpoint_log_path,
-    endpoint_state,
-    invoke_endpoint,
-    list_endpoints,
-    update_endpoint,
-)
-from siklus.serving._errors import EndpointError, UnsupportedMediaType
-from siklus.serving._invoker import Invoker, MicroBatcher, Variant
-from siklus.serving._metrics import endpoint_metrics
-from siklus.serving._payload import parse_payload
-
-# The other inference types load on first use: an endpoint process imports this package
-# and must not pay for onnxruntime, the queue or the batch code.
-_LAZY: dict[str, str] = {
+# Every name loads on first use: an endpoint process (``python -m siklus.serving._server``)
+# imports this package first and must pay only for what its runtime needs: no
+# scikit-learn for an ONNX variant, no onnxruntime, queue or batch code for a native one.
+_EXPORTS: dict[str, str] = {
+    "Autoscaling": "siklus.serving._config",
+    "EndpointConfig": "siklus.serving._config",
+    "EndpointError": "siklus.serving._errors",
+    "Invoker": "siklus.serving._invoker",
+    "MicroBatcher": "siklus.serving._invoker",
     "OnnxModel": "siklus.serving._onnx",
     "TooManyRequests": "siklus.serving.serverless",
+    "UnsupportedMediaType": "siklus.serving._errors",
+    "Variant": "siklus.serving._invoker",
+    "VariantSpec": "siklus.serving._config",
+    "build_app": "siklus.serving._app",
+    "create_app": "siklus.serving._app",
     "create_async_endpoint": "siklus.serving.asynchronous",
+    "create_endpoint": "siklus.serving._endpoints",
     "create_serverless_endpoint": "siklus.serving.serverless",
     "delete_async_endpoint": "siklus.serving.asynchronous",
+    "delete_endpoint": "siklus.serving._endpoints",
     "delete_serverless_endpoint": "siklus.serving.serverless",
     "describe_async_endpoint": "siklus.serving.asynchronous",
+    "describe_endpoint": "siklus.serving._endpoints",
     "describe_serverless_endpoint": "siklus.serving.serverless",
     "describe_transform": "siklus.serving.batch",
+    "endpoint_config": "siklus.serving._endpoints",
+    "endpoint_events": "siklus.serving._endpoints",
+    "endpoint_log_path": "siklus.serving._endpoints",
+    "endpoint_metrics": "siklus.serving._metrics",
+    "endpoint_state": "siklus.serving._endpoints",
     "get_async_result": "siklus.serving.asynchronous",
     "host_status": "siklus.serving._host",
     "invoke_async": "siklus.serving.asynchronous",
+    "invoke_endpoint": "siklus.serving._endpoints",
     "invoke_serverless": "siklus.serving.serverless",
     "list_async_endpoints": "siklus.serving.asynchronous",
+    "list_endpoints": "siklus.serving._endpoints",
     "list_serverless_endpoints": "siklus.serving.serverless",
     "list_transforms": "siklus.serving.batch",
     "load_onnx_model": "siklus.serving._onnx",
+    "parse_payload": "siklus.serving._payload",
+    "parse_variant_option": "siklus.serving._config",
     "recommend": "siklus.serving.recommender",
     "resume_transform": "siklus.serving.batch",
     "start_host": "siklus.serving._host",
     "stop_host": "siklus.serving._host",
     "transform": "siklus.serving.batch",
+    "update_endpoint": "siklus.serving._endpoints",
 }
 
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'siklus.serving' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-__all__ = [
-    *_LAZY,
-    "Autoscaling",
-    "EndpointConfig",
-    "EndpointError",
-    "Invoker",
-    "MicroBatcher",
-    "UnsupportedMediaType",
-    "Variant",
-    "VariantSpec",
-    "build_app",
-    "create_app",
-    "create_endpoint",
-    "delete_endpoint",
-    "describe_endpoint",
-    "endpoint_config",
-    "endpoint_events",
-    "endpoint_log_path",
-    "endpoint_metrics",
-    "endpoint_state",
-    "invoke_endpoint",
-    "list_endpoints",
-    "parse_payload",
-    "parse_variant_option",
-    "update_endpoint",
-]
+__all__ = sorted(_EXPORTS)

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from siklus.exceptions import InvalidInput, PayloadTooLarge, SiklusError
 from siklus.serving._errors import error_body
 from siklus.serving._invoker import Invoker, Variant
-from siklus.training import LoadedModel
+
+if TYPE_CHECKING:
+    from siklus.training import LoadedModel
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

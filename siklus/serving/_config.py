@@ -32,7 +32,10 @@ CONFIG_KIND = "endpoint-config"
 #: The supervisor's record of what runs (resource) and its history (events).
 STATE_KIND = "endpoint-state"
 EVENT_KIND = "endpoint"
-RUNTIMES = ("native", "onnx")
+#: "auto" (the default) serves the package's verified ONNX export when it has one and
+#: onnxruntime is installed, else scikit-learn; it is pinned to one of the other two when
+#: the config is resolved, so a stored config always says which runtime runs.
+RUNTIMES = ("auto", "native", "onnx")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
 
 
@@ -46,7 +49,7 @@ class VariantSpec:
     initial_workers: int = 1
     min_workers: int = 1
     max_workers: int = 1
-    runtime: str = "native"
+    runtime: str = "auto"
     # Filled in by resolve_config:
     package_id: str = ""
     model_id: str = ""
@@ -221,7 +224,7 @@ def _variant(raw: Any, where: str, default_name_suffix: str = "") -> VariantSpec
         raise InvalidParameter(
             f"{where}.name {name!r} is not valid: use 1-63 letters, digits, '_', '.' or '-'."
         )
-    runtime = raw.get("runtime", "native")
+    runtime = raw.get("runtime", "auto")
     if runtime not in RUNTIMES:
         raise InvalidParameter(f"{where}.runtime must be one of {list(RUNTIMES)}, got {runtime!r}.")
     counts = {}
@@ -323,6 +326,52 @@ def deployable_package(
     return package, model
 
 
+def auto_runtime(ctx: WorkspaceContext, package: ModelPackage) -> str:
+    """What ``runtime="auto"`` serves ``package`` with: "onnx" or "native".
+
+    ONNX when the package has an export that was verified against scikit-learn at
+    registration (``siklus models export-onnx``) and onnxruntime is installed: it starts
+    without importing scikit-learn (about a second less to the first answer) and predicts
+    one row several times faster. Otherwise native. Nothing is exported here: a package
+    without an export record, or whose pipeline did not convert, is served natively.
+    """
+    import importlib.util
+
+    from siklus.registry import ONNX_KIND
+    from siklus.serving._loading import onnx_available
+
+    if not onnx_available() or importlib.util.find_spec("onnxruntime") is None:
+        return "native"
+    try:
+        record = ctx.store.get_resource(ONNX_KIND, package.ref).body
+    except NotFound:
+        return "native"
+    return "onnx" if record.get("status") == "exported" else "native"
+
+
+def pin_runtime(ctx: WorkspaceContext, package: ModelPackage, runtime: str, *, who: str) -> str:
+    """The concrete runtime ("native" or "onnx") that ``runtime`` means for ``package``.
+
+    Raises:
+        InvalidParameter: An unknown runtime, or "onnx" while the ONNX runtime module is
+            not available.
+    """
+    if runtime not in RUNTIMES:
+        raise InvalidParameter(f"{who}: runtime must be one of {list(RUNTIMES)}, got {runtime!r}.")
+    if runtime == "auto":
+        return auto_runtime(ctx, package)
+    if runtime == "onnx":
+        from siklus.serving._loading import onnx_available
+
+        if not onnx_available():
+            raise InvalidParameter(
+                f"{who} asks for runtime 'onnx', but the ONNX runtime module "
+                "(siklus.serving._onnx) is not available in this installation; use runtime "
+                "'native'."
+            )
+    return runtime
+
+
 def resolve_config(ctx: WorkspaceContext, config: EndpointConfig, *, force: bool) -> EndpointConfig:
     """Pin every variant to a package version, checking approval and the model file.
 
@@ -336,19 +385,18 @@ def resolve_config(ctx: WorkspaceContext, config: EndpointConfig, *, force: bool
         package, model = deployable_package(
             ctx, spec.group, spec.version, force=force, variant=spec.name
         )
-        if spec.runtime == "onnx":
-            from siklus.serving._loading import onnx_available
-
-            if not onnx_available():
-                raise InvalidParameter(
-                    f"Variant {spec.name!r} asks for runtime 'onnx', but the ONNX runtime "
-                    "module (siklus.serving._onnx) is not available in this installation; "
-                    "use runtime 'native'."
-                )
+        runtime = pin_runtime(ctx, package, spec.runtime, who=f"Variant {spec.name!r}")
         name = spec.name
         if name.endswith("-vlatest") or name.endswith("-vlatest-shadow"):
             name = name.replace("-vlatest", f"-v{package.version}")
-        return replace(spec, model=package.ref, name=name, package_id=package.id, model_id=model.id)
+        return replace(
+            spec,
+            model=package.ref,
+            name=name,
+            runtime=runtime,
+            package_id=package.id,
+            model_id=model.id,
+        )
 
     resolved = replace(
         config,
@@ -362,10 +410,13 @@ def resolve_config(ctx: WorkspaceContext, config: EndpointConfig, *, force: bool
 __all__ = [
     "CONFIG_KIND",
     "EVENT_KIND",
+    "RUNTIMES",
     "STATE_KIND",
     "Autoscaling",
     "EndpointConfig",
     "VariantSpec",
+    "auto_runtime",
     "parse_variant_option",
+    "pin_runtime",
     "resolve_config",
 ]

@@ -23,14 +23,13 @@ import logging
 import queue
 import random
 import re
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-from sklearn.pipeline import Pipeline
 
 from siklus.exceptions import InvalidInput, SiklusError
 from siklus.serving._errors import error_body
@@ -39,7 +38,6 @@ from siklus.serving._payload import parse_payload as _parse_payload
 from siklus.serving._rows import Part, RowPlan
 from siklus.serving._stats import SlotWriter
 from siklus.store.capture import CaptureWriter
-from siklus.training import LoadedModel
 
 logger = logging.getLogger("siklus.serving")
 
@@ -60,6 +58,12 @@ _ARGMAX_CLASSIFIERS = frozenset(
 )
 
 
+def _is_pipeline(estimator: Any) -> bool:
+    """True for a scikit-learn ``Pipeline``, without importing scikit-learn for ONNX."""
+    module = sys.modules.get("sklearn.pipeline")
+    return module is not None and isinstance(estimator, module.Pipeline)
+
+
 @dataclass
 class Variant:
     """A loaded variant: its model, the checks of its signature, its capture writer."""
@@ -78,15 +82,16 @@ class Variant:
             self.model_id = str(getattr(self.model, "model_id", "") or "")
         classes = self.model.classes
         self._classes = list(classes) if classes is not None else None
-        # A LoadedModel's rows are already conformed here: call the estimator directly
-        # rather than LoadedModel.predict, which would check them a second time.
-        self._estimator = self.model.estimator if isinstance(self.model, LoadedModel) else None
+        # Rows are already conformed here: call the estimator directly (a LoadedModel) or
+        # ``predict_conformed`` (ONNX), rather than ``predict``, which checks them again.
+        self._estimator = getattr(self.model, "estimator", None)
+        self._predict_conformed = getattr(self.model, "predict_conformed", None)
         self._proba = self._classes is not None and hasattr(self._estimator, "predict_proba")
         # Predictions and probabilities share one pass through the preprocessing steps
         # (what Pipeline.predict and predict_proba would each repeat).
         self._head: Any = None
         self._final: Any = self._estimator
-        if isinstance(self._estimator, Pipeline):
+        if _is_pipeline(self._estimator):
             self._final = self._estimator[-1]
             if len(self._estimator.steps) > 1:
                 self._head = self._estimator[:-1]
@@ -107,6 +112,8 @@ class Variant:
         """One prediction call over the rows of ``parts``."""
         frame = self.plan.frame(parts)
         if self._estimator is None:
+            if self._predict_conformed is not None:
+                return self._predict_conformed(frame)
             return self.model.predict(frame)
         if not self._proba:
             return {"predictions": self._estimator.predict(frame).tolist()}

@@ -14,7 +14,6 @@ from typing import Any
 
 from siklus.exceptions import InvalidParameter
 from siklus.store import WorkspaceContext
-from siklus.training import load_model
 
 _ONNX_MODULE = "siklus.serving._onnx"
 
@@ -43,6 +42,10 @@ def load_variant_model(ctx: WorkspaceContext, package_id: str, runtime: str) -> 
             )
         module = importlib.import_module(_ONNX_MODULE)
         return module.load_onnx_model(ctx, package)
+    # Imported here: scikit-learn and skops cost about a second, which an endpoint that
+    # serves only ONNX variants never pays.
+    from siklus.training import load_model
+
     return load_model(ctx, ctx.store.get_model(package.model_id))
 
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from siklus.exceptions import InvalidParameter
-from siklus.registry import onnx_outputs, require_onnx_file
+from siklus.exceptions import InvalidInput, InvalidParameter
+from siklus.registry import onnx_outputs, require_onnx_file, unverified_missing
 from siklus.store import ModelPackage, WorkspaceContext
 from siklus.training import conform
 
@@ -59,10 +59,15 @@ class OnnxModel:
         Raises:
             InvalidInput: The rows do not match the input signature.
         """
-        return self.predict_conformed(self.conform(frame, allow_extra=allow_extra))
+        data = self.conform(frame, allow_extra=allow_extra)
+        reason = unverified_missing(self.signature, data)
+        if reason is not None:
+            raise InvalidInput(reason)
+        return self.predict_conformed(data)
 
     def predict_conformed(self, data: pd.DataFrame) -> dict[str, Any]:
-        """``predict`` for rows already returned by :meth:`conform` (no second check).
+        """``predict`` for rows already returned by :meth:`conform` and checked for
+        missing values where the signature does not allow them (no second check).
 
         For callers that validate rows themselves (an endpoint checks each request as it
         arrives, then predicts a micro-batch): the signature check costs more than the

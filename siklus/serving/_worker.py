@@ -27,10 +27,10 @@ import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import Sequence
 from typing import Any
 
-import sklearn
 import uvicorn
 
 from siklus.serving._app import build_app
@@ -165,7 +165,10 @@ def run_worker(
 
     # Rows were checked for infinities (and for missing values where the signature does
     # not allow them) before they reach the model: skip scikit-learn's second scan.
-    sklearn.set_config(assume_finite=True)
+    # (scikit-learn is imported only when a native variant was loaded.)
+    sklearn = sys.modules.get("sklearn")
+    if sklearn is not None:
+        sklearn.set_config(assume_finite=True)
     writer = SlotWriter(stats, slot)
     invoker = build_invoker(
         open_ctx,

@@ -5,50 +5,41 @@ Algorithms are built-in estimators (with stopping criteria for iterative ones) o
 user's own training script (script mode, ``docs/script-mode.md``).
 """
 
-from siklus.training._artifact import (
-    TRUSTED_MODULE_PREFIXES,
-    LoadedModel,
-    library_versions,
-    load_estimator,
-    load_model,
-    save_estimator,
-    untrusted_types,
-)
-from siklus.training._epochs import IterationReport, loss_of
-from siklus.training._estimators import ALIASES, make_estimator, resolve_estimator_class
-from siklus.training._evaluate import evaluate_model
-from siklus.training._pipeline import build_pipeline
-from siklus.training._script_job import ScriptFailed, read_metrics_file
-from siklus.training._script_spec import hyperparameter_args
-from siklus.training._signature import LOGICAL_TYPES, conform, infer_signature
-from siklus.training._stopping import EarlyStopping, Stopping, StoppingPlan, plan_stopping
-from siklus.training._train import train, training_spec
+from __future__ import annotations
 
-__all__ = [
-    "ALIASES",
-    "LOGICAL_TYPES",
-    "TRUSTED_MODULE_PREFIXES",
-    "EarlyStopping",
-    "IterationReport",
-    "LoadedModel",
-    "ScriptFailed",
-    "Stopping",
-    "StoppingPlan",
-    "build_pipeline",
-    "conform",
-    "evaluate_model",
-    "hyperparameter_args",
-    "infer_signature",
-    "library_versions",
-    "load_estimator",
-    "load_model",
-    "loss_of",
-    "make_estimator",
-    "plan_stopping",
-    "read_metrics_file",
-    "resolve_estimator_class",
-    "save_estimator",
-    "train",
-    "training_spec",
-    "untrusted_types",
-]
+from siklus._lazy import lazy_exports
+
+# Names resolve on first use: an endpoint serving ONNX needs the signature check, not
+# scikit-learn, skops and the training loop (see siklus/_lazy.py).
+_EXPORTS: dict[str, str] = {
+    "ALIASES": "siklus.training._estimators",
+    "EarlyStopping": "siklus.training._stopping",
+    "IterationReport": "siklus.training._epochs",
+    "LOGICAL_TYPES": "siklus.training._signature",
+    "LoadedModel": "siklus.training._artifact",
+    "ScriptFailed": "siklus.training._script_job",
+    "Stopping": "siklus.training._stopping",
+    "StoppingPlan": "siklus.training._stopping",
+    "TRUSTED_MODULE_PREFIXES": "siklus.training._artifact",
+    "build_pipeline": "siklus.training._pipeline",
+    "conform": "siklus.training._signature",
+    "evaluate_model": "siklus.training._evaluate",
+    "hyperparameter_args": "siklus.training._script_spec",
+    "infer_signature": "siklus.training._signature",
+    "library_versions": "siklus.training._artifact",
+    "load_estimator": "siklus.training._artifact",
+    "load_model": "siklus.training._artifact",
+    "loss_of": "siklus.training._epochs",
+    "make_estimator": "siklus.training._estimators",
+    "plan_stopping": "siklus.training._stopping",
+    "read_metrics_file": "siklus.training._script_job",
+    "resolve_estimator_class": "siklus.training._estimators",
+    "save_estimator": "siklus.training._artifact",
+    "train": "siklus.training._train",
+    "training_spec": "siklus.training._train",
+    "untrusted_types": "siklus.training._artifact",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = sorted(_EXPORTS)

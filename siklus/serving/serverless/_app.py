@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +30,9 @@ from starlette.routing import Route
 from siklus.exceptions import PayloadTooLarge, SiklusError
 from siklus.serving import parse_payload
 from siklus.serving.asynchronous import _hosting as hosting
-from siklus.training import LoadedModel
+
+if TYPE_CHECKING:
+    from siklus.training import LoadedModel
 
 logger = logging.getLogger("siklus.serving.serverless")
 

@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 
 import uvicorn
 
+from siklus.serving._loading import load_variant_model
 from siklus.serving.asynchronous import _hosting as hosting
 from siklus.serving.serverless._app import OnDemandModel, create_app
 from siklus.store import WorkspaceContext
-from siklus.training import load_model
 
 KIND = "serverless-endpoint"
 METRIC_NAMESPACE = "siklus/endpoints"
@@ -51,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sock = hosting.bind_socket(str(ctx.setting("endpoint_host")), args.port or 0)
         model = ctx.store.get_model(record["model_id"])
+        package_id, runtime = str(record["model_package_id"]), record.get("runtime", "native")
         holder = OnDemandModel(
-            lambda: load_model(ctx, model),
+            lambda: load_variant_model(ctx, package_id, runtime),
             idle_timeout=float(record["idle_timeout"]),
             on_load=on_load,
             on_unload=on_unload,

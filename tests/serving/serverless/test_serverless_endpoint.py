@@ -178,3 +178,28 @@ def test_create_checks_and_delete(model: Any, endpoint: dict[str, Any]) -> None:
     assert deleted["status"] == "Deleted"
     assert not process_alive(record["pid"], record["pid_started_at"])
     assert list_serverless_endpoints(ctx) == []
+
+
+def test_runtime_auto_serves_a_verified_onnx_export(model: Any) -> None:
+    """After ``export-onnx`` the default runtime is ONNX; "native" still forces scikit-learn."""
+    import numpy as np
+
+    from siklus.registry import export_onnx
+
+    ctx = model.ctx
+    assert export_onnx(ctx, f"{model.group}:1")["status"] == "exported"
+    with pytest.raises(InvalidParameter, match="runtime must be one of"):
+        create_serverless_endpoint(ctx, "x", model.group, runtime="tensorrt")
+    rows = model.features.iloc[:9]
+    for name, runtime, expected in (("sl-auto", "auto", "onnx"), ("sl-nat", "native", "native")):
+        record = create_serverless_endpoint(ctx, name, model.group, runtime=runtime)
+        try:
+            assert record["runtime"] == expected
+            answer = invoke_serverless(ctx, name, _records(rows))
+            assert answer["cold_start_ms"] is not None
+            assert answer["predictions"] == model.pipeline.predict(rows).tolist()
+            np.testing.assert_allclose(
+                answer["probabilities"], model.pipeline.predict_proba(rows), atol=1e-9
+            )
+        finally:
+            delete_serverless_endpoint(ctx, name, grace_seconds=5)
