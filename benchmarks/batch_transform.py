@@ -10,7 +10,9 @@ StandardScaler) on the real 569 rows, registers and approves both, and then, in 
    transform is measured against);
 2. **batch transform**: ``siklus.serving.batch.transform`` on the same rows stored as a
    dataset, ``--workers`` worker processes, ``--chunk-rows`` rows per chunk, predictions
-   only (``probabilities=False``, like ``predict``) and again with class probabilities.
+   only (``probabilities=False``, like ``predict``) and again with class probabilities,
+   with the native runtime (scikit-learn in every worker) and the ONNX runtime (the
+   verified export through onnxruntime; what ``runtime="auto"`` picks).
    Its rows/s is end to end: from the call to the stored output dataset, including job
    start, worker spawn, model loading, reading, signature checks, writing and publishing.
    "start-up" is the job's time to its first finished chunk (spawning workers that import
@@ -54,6 +56,7 @@ for _name in ("SIKLUS_WORKSPACE", "SIKLUS_DATABASE_URL", "SIKLUS_ARTIFACT_ROOT")
     os.environ.pop(_name, None)
 
 from siklus.data import read_frame, store_table  # noqa: E402
+from siklus.registry import export_onnx  # noqa: E402
 from siklus.serving.batch import transform  # noqa: E402
 from siklus.store import ApprovalStatus, WorkspaceContext  # noqa: E402
 from siklus.training import infer_signature, save_estimator  # noqa: E402
@@ -75,6 +78,7 @@ def register(ctx: WorkspaceContext, name: str, pipeline: Pipeline, x: pd.DataFra
     model = ctx.store.create_model(
         name=name, sha256=save_estimator(ctx, pipeline),
         manifest={"format": "skops", "input_signature": infer_signature(x),
+                  "input_example": x.head(3).to_dict(orient="records"),
                   "classes": pipeline.classes_.tolist()},
         training_job_id=None, tags={},
     )  # fmt: skip
@@ -83,6 +87,9 @@ def register(ctx: WorkspaceContext, name: str, pipeline: Pipeline, x: pd.DataFra
         name, model_id=model.id, metrics={}, description="", tags={}
     )
     ctx.store.set_approval(package.id, ApprovalStatus.APPROVED, reason="benchmark", by="bench")
+    record = export_onnx(ctx, package.ref)
+    if record["status"] != "exported":
+        raise SystemExit(f"{name} did not convert to ONNX: {record['reason']}")
 
 
 def run_transform(ctx: WorkspaceContext, model: str, data: str, **options: Any) -> dict[str, Any]:
@@ -159,10 +166,15 @@ def main() -> None:
                 f"{name:<8} {'raw pipeline.predict':<26} {raw_s:>8.2f} {raw:>10,.0f} {1:>7.2f} "
                 f"{raw_cpu:>7.2f}"
             )
-            for label, proba in (("transform (predictions)", False), ("  + probabilities", True)):
+            paths = [
+                (f"{runtime} (predictions)" if not proba else "  + probabilities", runtime, proba)
+                for runtime in ("native", "onnx")
+                for proba in (False, True)
+            ]
+            for label, runtime, proba in paths:
                 result = run_transform(
                     ctx, name, data.ref, workers=args.workers, chunk_rows=args.chunk_rows,
-                    probabilities=proba,
+                    probabilities=proba, runtime=runtime,
                 )  # fmt: skip
                 check_output(ctx, result["output"], expected)
                 print(
@@ -182,7 +194,7 @@ def main() -> None:
             for version in (small, data):
                 result = run_transform(
                     ctx, "forest", version.ref, workers=args.workers, chunk_rows=chunk,
-                    probabilities=False,
+                    probabilities=False, runtime="native",
                 )  # fmt: skip
                 print(
                     f"{version.row_count:>10,} {chunk:>10,} {result['job_mb']:>8.0f} "

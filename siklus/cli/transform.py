@@ -95,7 +95,12 @@ def run(
     ),
     chunk_rows: int = typer.Option(DEFAULT_CHUNK_ROWS, "--chunk-rows", help="Rows per chunk."),
     workers: int = typer.Option(1, "--workers", help="Worker processes (CPUs reserved)."),
-    runtime: str = typer.Option("native", "--runtime", help="native (skops) or onnx."),
+    runtime: str = typer.Option(
+        "auto",
+        "--runtime",
+        help="auto (the version's verified ONNX export when it has one, else native), "
+        "native (skops + scikit-learn) or onnx.",
+    ),
     on_error: str = typer.Option(
         "fail", "--on-error", help="fail: stop at a bad row; skip: leave it out and list it."
     ),

@@ -297,24 +297,21 @@ def _session(model_bytes: bytes) -> Any:
     return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
 
 
-def _check_rows(loaded: Any) -> pd.DataFrame | None:
-    """The manifest's input example, plus one row with every nullable column missing when
-    scikit-learn predicts it (the missing-value translation is where a conversion is most
-    likely to go wrong).
-
-    Only nullable columns are emptied: endpoints refuse a missing value anywhere else
-    (and so does :func:`unverified_missing`), so what an estimator would do with one there
-    (a forest routes NaN down its own branches, which ONNX does not copy) never matters.
+def _check_rows(loaded: Any, gaps: str) -> pd.DataFrame | None:
+    """The manifest's input example, plus one row with missing values when scikit-learn
+    predicts it (the missing-value translation is where a conversion is most likely to go
+    wrong): every column missing (``gaps="all"``) or only the nullable ones
+    (``gaps="nullable"``; none when no column is nullable).
     """
     example = loaded.manifest.get("input_example") or []
     if not example:
         return None
     data = conform(pd.DataFrame(example), loaded.signature)
-    nullable = [c["name"] for c in loaded.signature if c.get("nullable", True)]
-    if not nullable:
+    emptied = [c["name"] for c in loaded.signature if gaps == "all" or c.get("nullable", True)]
+    if not emptied:
         return data
     row = {c["name"]: example[0].get(c["name"]) for c in loaded.signature}
-    row.update(dict.fromkeys(nullable))
+    row.update(dict.fromkeys(emptied))
     empty = conform(pd.DataFrame([row]), loaded.signature)
     try:
         loaded.predict(empty)
@@ -323,13 +320,18 @@ def _check_rows(loaded: Any) -> pd.DataFrame | None:
     return pd.concat([data, empty], ignore_index=True)
 
 
-def unverified_missing(signature: list[dict[str, Any]], data: pd.DataFrame) -> str | None:
-    """Why ``data`` must not go through the ONNX graph, or None when it may.
+def unverified_missing(
+    layout: dict[str, Any], signature: list[dict[str, Any]], data: pd.DataFrame
+) -> str | None:
+    """Why ``data`` must not go through the ONNX graph of ``layout``, or None when it may.
 
-    The export is verified with missing values only in nullable columns; a missing value
-    in another column (which endpoints refuse anyway) could meet a tree's NaN branch that
-    ONNX does not reproduce.
+    An export that agreed with scikit-learn only when missing values were limited to the
+    nullable columns (``layout["missing_values"] == "nullable"``: typically a forest
+    without an imputer, which routes NaN down branches ONNX does not copy) must not see a
+    missing value anywhere else. Endpoints refuse those rows for every runtime anyway.
     """
+    if layout.get("missing_values") != "nullable":
+        return None
     for column in signature:
         name = column["name"]
         if column.get("nullable", True) or name not in data.columns:
@@ -338,18 +340,15 @@ def unverified_missing(signature: list[dict[str, Any]], data: pd.DataFrame) -> s
         if missing.size:
             return (
                 f"Column {name!r} has missing values at rows {missing[:5].tolist()}; the "
-                "model's signature does not allow them there (the training data had none)."
+                "model's signature does not allow them there (the training data had none), "
+                "and its ONNX export answers like scikit-learn only without them. Fill "
+                "them, or use runtime 'native'."
             )
     return None
 
 
-def _verify(layout: dict[str, Any], model_bytes: bytes, loaded: Any) -> int:
-    """Compare ONNX and scikit-learn on the check rows; return how many were compared."""
+def _agrees(layout: dict[str, Any], session: Any, loaded: Any, data: pd.DataFrame) -> bool:
     try:
-        session = _session(model_bytes)
-        data = _check_rows(loaded)
-        if data is None:
-            return 0
         onnx = onnx_outputs(layout, session, data)
     except Exception as exc:  # onnxruntime refuses graphs it has no kernel for
         raise OnnxUnavailable(
@@ -357,16 +356,36 @@ def _verify(layout: dict[str, Any], model_bytes: bytes, loaded: Any) -> int:
         ) from None
     native = loaded.predict(data)
     if layout["task"] == "regression":
-        same = np.allclose(onnx["predictions"], native["predictions"], rtol=1e-5, atol=1e-6)
-    else:
-        same = onnx["predictions"] == native["predictions"]
-        if same and "probabilities" in native:
-            same = np.allclose(onnx["probabilities"], native["probabilities"], atol=1e-5)
-    if not same:
+        return bool(np.allclose(onnx["predictions"], native["predictions"], rtol=1e-5, atol=1e-6))
+    same = onnx["predictions"] == native["predictions"]
+    if same and "probabilities" in native:
+        same = np.allclose(onnx["probabilities"], native["probabilities"], atol=1e-5)
+    return bool(same)
+
+
+def _verify(layout: dict[str, Any], model_bytes: bytes, loaded: Any) -> int:
+    """Compare ONNX and scikit-learn on the check rows; return how many were compared.
+
+    Sets ``layout["missing_values"]``: ``"any"`` when a row with every column missing
+    agreed too, ``"nullable"`` when only a row with the nullable columns missing did.
+    """
+    try:
+        session = _session(model_bytes)
+    except Exception as exc:
         raise OnnxUnavailable(
-            "the converted graph answers differently from scikit-learn on the input example"
-        )
-    return len(data)
+            f"onnxruntime cannot load the converted graph ({_short(exc)})"
+        ) from None
+    for gaps in ("all", "nullable"):
+        data = _check_rows(loaded, gaps)
+        if data is None:
+            layout["missing_values"] = "any"
+            return 0
+        if _agrees(layout, session, loaded, data):
+            layout["missing_values"] = "any" if gaps == "all" else "nullable"
+            return len(data)
+    raise OnnxUnavailable(
+        "the converted graph answers differently from scikit-learn on the input example"
+    )
 
 
 def _best_conversion(loaded: Any) -> tuple[bytes, dict[str, Any], int]:

@@ -60,7 +60,7 @@ class OnnxModel:
             InvalidInput: The rows do not match the input signature.
         """
         data = self.conform(frame, allow_extra=allow_extra)
-        reason = unverified_missing(self.signature, data)
+        reason = unverified_missing(self.export, self.signature, data)
         if reason is not None:
             raise InvalidInput(reason)
         return self.predict_conformed(data)

@@ -25,7 +25,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from siklus.exceptions import InvalidInput
-from siklus.training import LoadedModel, load_estimator
 
 #: Exceptions a bad row can raise: the signature check, or the estimator itself.
 _ROW_ERRORS = (InvalidInput, ValueError, TypeError)
@@ -135,6 +134,10 @@ class ChunkPredictor:
         if plan.runtime == "onnx":
             self._load_onnx(plan)
             return
+        # Imported here: a worker predicting through ONNX never pays for scikit-learn
+        # and skops (about a second per spawned worker).
+        from siklus.training import LoadedModel, load_estimator
+
         estimator = load_estimator(plan.model_path)
         # The job holds one CPU per worker: a model that fans out itself would
         # oversubscribe the machine.
@@ -201,7 +204,7 @@ class ChunkPredictor:
         if self.onnx is not None:
             from siklus.registry import onnx_outputs, unverified_missing
 
-            reason = unverified_missing(self.onnx.signature, data)
+            reason = unverified_missing(self.onnx.export, self.onnx.signature, data)
             if reason is not None:
                 raise InvalidInput(reason)
             out = onnx_outputs(self.onnx.export, self.onnx.session, data)

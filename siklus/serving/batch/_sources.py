@@ -172,10 +172,14 @@ def resolve_input(ctx: WorkspaceContext, input: str, *, format: str | None = Non
     Raises:
         NotFound: Neither a dataset nor any file matches.
         InvalidParameter: The file format cannot be told, or files mix formats.
+        InvalidInput: The input has no rows (a CSV file of only a header line, an empty
+            dataset version): refused here, before any job, rather than by the job.
     """
     text = str(input)
     if not _looks_like_files(text):
         version = resolve(ctx, text)
+        if version.row_count == 0:
+            raise _no_rows(f"Dataset {version.ref}")
         return InputSource(
             kind="dataset",
             ref=version.ref,
@@ -199,6 +203,8 @@ def resolve_input(ctx: WorkspaceContext, input: str, *, format: str | None = Non
         if total is not None:
             with fs.open(path, "rb") as handle:
                 total += pq.ParquetFile(handle).metadata.num_rows
+    if total == 0 or (total is None and not _any_row(fs, paths, fmt)):
+        raise _no_rows(f"Input {text!r} ({len(paths)} {fmt} file(s))")
     return InputSource(
         kind="files",
         ref=text,
@@ -208,6 +214,22 @@ def resolve_input(ctx: WorkspaceContext, input: str, *, format: str | None = Non
         fingerprint=tuple(fingerprint),
         total_rows=total,
         columns=tuple(schema.names),
+    )
+
+
+def _any_row(fs: fsspec.AbstractFileSystem, paths: Sequence[str], format: str) -> bool:
+    """Whether some CSV/JSON Lines file holds a row; reads only up to the first one."""
+    for path in paths:
+        for batch in _file_batches(_url(fs, path), format, ()):
+            if batch.num_rows:
+                return True
+    return False
+
+
+def _no_rows(what: str) -> InvalidInput:
+    return InvalidInput(
+        f"{what} has no rows (at most a header line): there is nothing to transform. "
+        "Give an input with rows."
     )
 
 

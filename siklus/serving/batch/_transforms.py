@@ -25,17 +25,17 @@ from siklus.data import check_dataset_name
 from siklus.exceptions import InvalidInput, InvalidParameter, InvalidState, NotFound
 from siklus.jobs import JobSpec, LocalExecutor
 from siklus.registry import get_package, require_onnx_file
+from siklus.serving._config import auto_runtime
 from siklus.serving.batch._engine import check_workers
 from siklus.serving.batch._manifest import read_manifest, work_dir
 from siklus.serving.batch._predict import PREDICTION, PROBABILITY_PREFIX, ROW_NUMBER
 from siklus.serving.batch._sources import resolve_input
 from siklus.store import ApprovalStatus, Job, JobStatus, WorkspaceContext
-from siklus.training import load_model
 
 KIND = "batch-transform"
 ENTRYPOINT = "siklus.serving.batch._job:run"
 ON_ERROR = ("fail", "skip")
-RUNTIMES = ("native", "onnx")
+RUNTIMES = ("auto", "native", "onnx")
 DEFAULT_CHUNK_ROWS = 50_000
 
 OnPoll = Callable[[Job], None]
@@ -174,7 +174,7 @@ def transform(
     keep_columns: Sequence[str] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     workers: int = 1,
-    runtime: str = "native",
+    runtime: str = "auto",
     on_error: str = "fail",
     probabilities: bool = True,
     input_format: str | None = None,
@@ -204,8 +204,9 @@ def transform(
         chunk_rows: Rows per chunk: the unit of work, of memory and of resumption.
         workers: Worker processes (each loads the model once); the job reserves as many
             CPUs.
-        runtime: ``"native"`` (the skops pipeline) or ``"onnx"`` (the package's ONNX
-            export through onnxruntime; exported now if missing).
+        runtime: ``"auto"`` (the package's verified ONNX export when it has one, else
+            native; the record keeps the one chosen), ``"native"`` (the skops pipeline)
+            or ``"onnx"`` (the ONNX export through onnxruntime; exported now if missing).
         on_error: ``"fail"`` stops at the first row that fails the model's signature,
             naming chunk and row; ``"skip"`` leaves such rows out and lists them in
             ``skipped.jsonl`` in the transform's work folder.
@@ -235,8 +236,14 @@ def transform(
             f"only approved versions are deployed. Approve it with `siklus models approve "
             f"{package.ref} --reason '...'`, or run anyway with --force (force=True)."
         )
+    # Imported here: the job process imports this module too, and with the ONNX runtime
+    # it never needs scikit-learn or skops.
+    from siklus.training import load_model
+
     stored = ctx.store.get_model(package.model_id)
     loaded = load_model(ctx, stored)  # refuse an unloadable or untrusted model now
+    if runtime == "auto":
+        runtime = auto_runtime(ctx, package)
     if runtime == "onnx":
         require_onnx_file(ctx, package)  # exports now if needed; refuses what cannot convert
     source = resolve_input(ctx, input, format=input_format)

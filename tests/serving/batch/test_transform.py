@@ -244,3 +244,29 @@ def test_onnx_runtime_matches_native(batch_env: Setup) -> None:
     )
     agree = (out["prediction"].to_numpy() == batch_env.pipeline.predict(x)).mean()
     assert agree >= 0.999  # only rows within float rounding of the boundary may differ
+
+
+@pytest.mark.slow
+def test_auto_runtime_is_recorded_and_follows_the_export(batch_env: Setup) -> None:
+    """Without an export record "auto" runs natively; after ``export-onnx`` through ONNX."""
+    from siklus.registry import export_onnx
+
+    ctx = batch_env.ctx
+    frame = replicated(900, seed=5)
+    ref = store_frame(ctx, frame, "auto.in")
+    x = _features(frame)
+    runtimes = []
+    for output in ("auto.native", "auto.onnx"):
+        if output == "auto.onnx":
+            assert export_onnx(ctx, "bc:1")["status"] == "exported"
+        bt = transform(ctx, "bc", ref, output, id_column="id", chunk_rows=400)
+        assert bt.status == "Completed", bt.failure_reason
+        runtimes.append(bt.runtime)
+        _, out = read_frame(ctx, bt.output_dataset)
+        assert out["id"].tolist() == frame["id"].tolist()
+        np.testing.assert_allclose(
+            out[["probability_benign", "probability_malignant"]].to_numpy(),
+            batch_env.pipeline.predict_proba(x),
+            atol=1e-5,
+        )
+    assert runtimes == ["native", "onnx"]
