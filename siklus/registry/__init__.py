@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "get_onnx_export": "siklus.registry._onnx_export",
     "get_package": "siklus.registry._refs",
     "onnx_feed": "siklus.registry._onnx_export",
+    "onnx_arrays": "siklus.registry._onnx_export",
     "onnx_outputs": "siklus.registry._onnx_export",
     "package_history": "siklus.registry._history",
     "package_lineage": "siklus.registry._lineage",

@@ -273,19 +273,31 @@ def onnx_feed(layout: dict[str, Any], data: pd.DataFrame) -> dict[str, np.ndarra
     return feed
 
 
-def onnx_outputs(layout: dict[str, Any], session: Any, data: pd.DataFrame) -> dict[str, Any]:
-    """Run ``session`` on conformed rows: ``{"predictions": [...], "probabilities": [...]}``."""
+def onnx_arrays(
+    layout: dict[str, Any], session: Any, data: pd.DataFrame, *, probabilities: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Run ``session`` on conformed rows: (predictions, probabilities or None) as arrays.
+
+    For many rows (batch transform): no Python object per value. ``probabilities=False``
+    skips computing them when the graph has them.
+    """
     wanted = [layout["label_output"]]
-    if layout.get("probability_output"):
+    if probabilities and layout.get("probability_output"):
         wanted.append(layout["probability_output"])
     results = session.run(wanted, onnx_feed(layout, data))
-    labels = np.asarray(results[0])
+    labels = np.asarray(results[0]).reshape(-1)
     if layout["task"] == "regression":
-        out: dict[str, Any] = {"predictions": labels.reshape(-1).astype(np.float64).tolist()}
-    else:
-        out = {"predictions": labels.reshape(-1).tolist()}
-    if len(results) > 1:
-        out["probabilities"] = np.asarray(results[1], dtype=np.float64).tolist()
+        labels = labels.astype(np.float64)
+    proba = np.asarray(results[1], dtype=np.float64) if len(results) > 1 else None
+    return labels, proba
+
+
+def onnx_outputs(layout: dict[str, Any], session: Any, data: pd.DataFrame) -> dict[str, Any]:
+    """Run ``session`` on conformed rows: ``{"predictions": [...], "probabilities": [...]}``."""
+    labels, proba = onnx_arrays(layout, session, data)
+    out: dict[str, Any] = {"predictions": labels.tolist()}
+    if proba is not None:
+        out["probabilities"] = proba.tolist()
     return out
 
 

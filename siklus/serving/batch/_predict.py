@@ -202,14 +202,14 @@ class ChunkPredictor:
     def _predict_data(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """Predictions (and probabilities) for rows already in signature form."""
         if self.onnx is not None:
-            from siklus.registry import onnx_outputs, unverified_missing
+            from siklus.registry import onnx_arrays, unverified_missing
 
             reason = unverified_missing(self.onnx.export, self.onnx.signature, data)
             if reason is not None:
                 raise InvalidInput(reason)
-            out = onnx_outputs(self.onnx.export, self.onnx.session, data)
-            proba = np.asarray(out["probabilities"]) if self.with_proba else None
-            return np.asarray(out["predictions"]), proba
+            return onnx_arrays(
+                self.onnx.export, self.onnx.session, data, probabilities=self.with_proba
+            )
         estimator = self.model.estimator
         if not self.with_proba:
             return np.asarray(estimator.predict(data)), None

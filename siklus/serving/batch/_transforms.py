@@ -236,16 +236,21 @@ def transform(
             f"only approved versions are deployed. Approve it with `siklus models approve "
             f"{package.ref} --reason '...'`, or run anyway with --force (force=True)."
         )
-    # Imported here: the job process imports this module too, and with the ONNX runtime
-    # it never needs scikit-learn or skops.
-    from siklus.training import load_model
-
     stored = ctx.store.get_model(package.model_id)
-    loaded = load_model(ctx, stored)  # refuse an unloadable or untrusted model now
     if runtime == "auto":
         runtime = auto_runtime(ctx, package)
     if runtime == "onnx":
         require_onnx_file(ctx, package)  # exports now if needed; refuses what cannot convert
+        signature = list(stored.manifest["input_signature"])
+        classes = stored.manifest.get("classes")
+    else:
+        # Imported here: the job process imports this module too, and with the ONNX
+        # runtime it never needs scikit-learn or skops. (An ONNX export was made from a
+        # model that passed the same allow-list check.)
+        from siklus.training import load_model
+
+        loaded = load_model(ctx, stored)  # refuse an unloadable or untrusted model now
+        signature, classes = loaded.signature, loaded.classes
     source = resolve_input(ctx, input, format=input_format)
     if source.kind == "dataset" and source.ref.rsplit(":", 1)[0] == output_name:
         # The output would become the input's latest version: `NAME` would then mean the
@@ -255,7 +260,7 @@ def transform(
             "would become its latest version. Choose another output name, such as "
             f"'{output_name}.scored'."
         )
-    _check_columns(source.columns, loaded.signature, loaded.classes, id_column, keep, source.ref)
+    _check_columns(source.columns, signature, classes, id_column, keep, source.ref)
     transform_id = f"bt-{uuid.uuid4().hex[:12]}"
     body: dict[str, Any] = {
         "id": transform_id,
