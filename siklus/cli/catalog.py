@@ -49,8 +49,12 @@ def crawl(
     ),
     database: str = typer.Option(..., "--database", "-d", help="Catalog database to fill."),
     name: str = typer.Option(None, "--name", help="Crawler name (default: the database name)."),
-    format: str = typer.Option(None, "--format", help="csv, parquet or jsonl (default: by name)."),
-    schema: str = typer.Option(None, "--schema", help="SQL: the schema to crawl."),
+    format: str = typer.Option(
+        None, "--format", help="Files only: csv, parquet or jsonl (default: by name)."
+    ),
+    schema: str = typer.Option(
+        None, "--schema", help="SQL databases only: the schema to crawl (default: the URL's)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Scan LOCATION; create or update its tables in --database, versioning schema changes."""

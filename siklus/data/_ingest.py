@@ -55,10 +55,25 @@ def read_file(path: str | os.PathLike[str], format: str | None = None) -> pa.Tab
         ) from exc
     if table.num_columns == 0:
         raise InvalidInput(f"File {str(path)!r} has no columns.")
+    if kind == "csv" and table.num_rows == 0:
+        table = _header_only(table)
     duplicated = {c for c in table.column_names if table.column_names.count(c) > 1}
     if duplicated:
         raise InvalidInput(f"File {str(path)!r} has duplicate column names: {sorted(duplicated)}.")
     return table
+
+
+def _header_only(table: pa.Table) -> pa.Table:
+    """A CSV with a header and no rows, its columns typed ``string`` instead of ``null``.
+
+    Arrow types a column without values ``null``, which no recipe step, split or model
+    accepts; ``string`` is what ``siklus data load``, an empty SQL query and a recipe
+    reading the file give the same columns, so all of them agree.
+    """
+    schema = pa.schema(
+        [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+    )
+    return schema.empty_table()
 
 
 def ingest(

@@ -82,12 +82,17 @@ def get_pipeline(ctx: WorkspaceContext, name: str) -> tuple[PipelineDefinition, 
     try:
         body = ctx.store.get_resource(PIPELINE, name).body
     except NotFound:
-        names = [r.name for r in ctx.store.list_resources(PIPELINE)]
-        raise NotFound(
-            f"No pipeline {name!r}; pipelines: {names}. Create one with "
-            "`siklus pipelines create FILE.yaml`."
-        ) from None
+        raise _no_pipeline(ctx, name) from None
     return parse_definition(body["definition"]), dict(body)
+
+
+def _no_pipeline(ctx: WorkspaceContext, name: str) -> NotFound:
+    """The error for an unknown pipeline name: the names there are, how to list or create."""
+    names = [r.name for r in ctx.store.list_resources(PIPELINE)]
+    return NotFound(
+        f"No pipeline {name!r}; pipelines: {names} (list them with `siklus pipelines list`). "
+        "Create one with `siklus pipelines create FILE.yaml`."
+    )
 
 
 def list_pipelines(ctx: WorkspaceContext) -> list[dict[str, Any]]:
@@ -153,7 +158,17 @@ def get_execution(ctx: WorkspaceContext, execution_id: str) -> dict[str, Any]:
 
 
 def list_executions(ctx: WorkspaceContext, pipeline: str | None = None) -> list[dict[str, Any]]:
-    """Executions, newest first (of one pipeline if given)."""
+    """Executions, newest first (of one pipeline if given).
+
+    Raises:
+        NotFound: ``pipeline`` names no stored pipeline (an existing one with no
+            executions yet gives an empty list).
+    """
+    if pipeline:
+        try:
+            ctx.store.get_resource(PIPELINE, pipeline)
+        except NotFound:
+            raise _no_pipeline(ctx, pipeline) from None
     prefix = f"{pipeline}-" if pipeline else None
     bodies = [dict(r.body) for r in ctx.store.list_resources(EXECUTION, prefix=prefix)]
     if pipeline:

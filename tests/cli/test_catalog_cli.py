@@ -9,6 +9,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from siklus.cli import _register_commands, app
+from siklus.exceptions import InvalidParameter
 
 
 def invoke(workspace: Path, *args: str):
@@ -54,3 +55,13 @@ def test_bad_references(ctx):
     assert result.exit_code != 0 and "DATABASE.TABLE" in str(result.exception)
     result = invoke(ctx.root, "table", "a.b", "--diff", "x")
     assert result.exit_code != 0
+
+
+def test_schema_on_a_folder_is_refused(ctx, tmp_path):
+    lake = tmp_path / "lake" / "users"
+    lake.mkdir(parents=True)
+    pd.DataFrame({"id": [1, 2]}).to_csv(lake / "u.csv", index=False)
+    result = invoke(ctx.root, "crawl", str(tmp_path / "lake"), "-d", "crm", "--schema", "public")
+    assert isinstance(result.exception, InvalidParameter)
+    assert "a folder of files has no schemas" in str(result.exception)
+    assert json.loads(invoke(ctx.root, "crawlers", "--json").stdout) == []

@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from siklus.cli import _register_commands, app
-from siklus.exceptions import InvalidParameter, JobFailed
+from siklus.exceptions import InvalidParameter, JobFailed, NotFound
 from siklus.project import breast_cancer_project
 
 PIPELINE = {
@@ -86,6 +86,14 @@ def test_create_start_describe_logs_and_errors(cli, tmp_path: Path) -> None:
     assert scheduled.exit_code == 0, scheduled.output
     triggers = json.loads(cli("pipelines", "triggers", "--json").output)
     assert triggers[0]["cron"] == "0 3 * * *"
+
+
+def test_executions_of_an_unknown_pipeline_fail_with_not_found(cli) -> None:
+    result = cli("pipelines", "executions", "NOSUCH")
+    assert result.exit_code != 0
+    assert isinstance(result.exception, NotFound)
+    assert "No pipeline 'NOSUCH'" in str(result.exception)
+    assert "siklus pipelines list" in str(result.exception)
 
 
 def test_run_needs_a_pipeline_in_siklus_yaml(cli) -> None:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from siklus.cli import _register_commands, app
 from siklus.data import read_frame
-from siklus.exceptions import JobFailed
+from siklus.exceptions import InvalidInput, JobFailed
 from siklus.store import ApprovalStatus, WorkspaceContext
 from siklus.training import infer_signature, save_estimator
 
@@ -106,3 +106,24 @@ def test_errors_are_one_line(workspace: tuple[Path, pd.DataFrame]) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("Error:") and "Traceback" not in result.stderr
     assert "matches no file" in result.stderr
+
+
+def test_an_input_without_rows_is_refused_before_any_job(
+    workspace: tuple[Path, pd.DataFrame],
+) -> None:
+    root, frame = workspace
+    header_only = root / "header.csv"
+    frame.drop(columns="predicted").iloc[:0].to_csv(header_only, index=False)
+    result = _invoke(root, "transform", "run", "bc", "--input", str(header_only), "--output", "o")
+    assert isinstance(result.exception, InvalidInput), result.output
+    assert "header.csv" in str(result.exception) and "has no rows" in str(result.exception)
+
+    from siklus.data import ingest
+
+    ctx = WorkspaceContext.open(root / "ws")
+    ingest(ctx, header_only, "nobody")
+    result = _invoke(root, "transform", "run", "bc", "--input", "nobody", "--output", "o")
+    assert isinstance(result.exception, InvalidInput), result.output
+    assert "Dataset nobody:1 has no rows" in str(result.exception)
+    assert ctx.store.list_jobs() == [] and ctx.store.list_dataset_versions("o") == []
+    assert json.loads(_invoke(root, "transform", "list", "--json").output) == []

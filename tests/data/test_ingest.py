@@ -84,3 +84,15 @@ def test_ingest_tags_carry_project_tags(tmp_path: Path, breast_cancer_csv):
     tagged = WorkspaceContext.open(tmp_path / "tagged", tags={"cost-center": "ml"})
     version, _ = ingest(tagged, breast_cancer_csv, "bc")
     assert version.tags == {"cost-center": "ml"}
+
+
+def test_a_header_only_csv_gives_an_empty_version_with_string_columns(ctx, tmp_path):
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("age,city,income\n")
+    version, created = ingest(ctx, header_only, "h")
+    assert created and version.row_count == 0
+    # Not Arrow's `null` type, which no recipe step accepts: `string`, as `data load` gives.
+    assert [(c["name"], c["type"]) for c in version.schema] == [
+        ("age", "string"), ("city", "string"), ("income", "string")]  # fmt: skip
+    _, frame = read_frame(ctx, version)
+    assert list(frame.columns) == ["age", "city", "income"] and len(frame) == 0

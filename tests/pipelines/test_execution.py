@@ -180,6 +180,11 @@ def test_failing_step_is_retried_then_resumed_without_rerunning_earlier_steps(
 
 
 @pytest.mark.slow
+def _executions_of(ctx: WorkspaceContext, pipeline: str) -> list[dict]:
+    """Executions of ``pipeline``, [] before it is stored (``list_executions`` then raises)."""
+    return [b for b in list_executions(ctx) if b["pipeline"] == pipeline]
+
+
 def test_stop_ends_the_running_step_job_and_the_execution(
     ctx: WorkspaceContext, tmp_path: Path, step_module: str
 ) -> None:
@@ -194,7 +199,7 @@ def test_stop_ends_the_running_step_job_and_the_execution(
     deadline = time.monotonic() + 60
     execution_id = None
     while time.monotonic() < deadline:
-        executions = list_executions(ctx, "long")
+        executions = _executions_of(ctx, "long")  # stored by start_execution, maybe not yet
         if executions and executions[0]["steps"]["wait"]["job_ids"]:
             execution_id = executions[0]["id"]
             break
@@ -292,7 +297,7 @@ def _interrupt_when_step_job_runs(ctx: WorkspaceContext, pipeline: str) -> threa
     def watch() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            executions = list_executions(ctx, pipeline)
+            executions = _executions_of(ctx, pipeline)
             if executions and executions[0]["steps"]["wait"]["job_ids"]:
                 _thread.interrupt_main()
                 return

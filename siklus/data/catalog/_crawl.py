@@ -84,12 +84,26 @@ def crawl(
 
     Raises:
         NotFound: No data files at ``location``.
-        InvalidParameter: Bad names, or ``name`` already crawls another location.
+        InvalidParameter: Bad names, ``name`` already crawls another location, ``schema``
+            for files or ``format`` for a SQL database (each applies only to the other).
     """
     started = time.monotonic()
     check_name(database, "database")
     crawler = check_name(name or database, "crawler")
-    location = absolute_sqlite(location) if is_database_url(location) else normalize(location)
+    sql = is_database_url(location)
+    if schema is not None and not sql:
+        raise InvalidParameter(
+            f"--schema {schema!r} names a schema of a SQL database, but {location!r} is not a "
+            "SQLAlchemy URL: a folder of files has no schemas. Leave --schema out for files "
+            "(their tables are its folders), or give a database URL such as "
+            "'postgresql+psycopg://user@host/db'."
+        )
+    if format is not None and sql:
+        raise InvalidParameter(
+            f"--format {format!r} applies to data files, but {location!r} is a SQL database, "
+            "whose tables have no file format. Leave --format out."
+        )
+    location = absolute_sqlite(location) if sql else normalize(location)
     stored = _stored_location(location)
     try:
         existing = ctx.store.get_resource(CRAWLER_KIND, crawler)
@@ -102,7 +116,6 @@ def crawl(
             f"Crawler {crawler!r} crawls {existing.body.get('location')!r} into "
             f"{existing.body.get('database')!r}; give this crawl its own name (--name)."
         )
-    sql = is_database_url(location)
     scan = scan_database(location, schema=schema) if sql else scan_files(location, format)
     create_database(ctx, database, location=stored)
     result = CrawlResult(crawler=crawler, database=database, location=stored,

@@ -99,7 +99,7 @@ def load_files(
     with scratch_dir(ctx, work_dir) as scratch:
         con = connect(scratch, memory_limit=memory_limit)
         try:
-            parts, rows = [], 0
+            parts, headers_only, rows = [], [], 0
             for index, entry in enumerate(todo, start=1):
                 if stop is not None and stop():
                     raise LoadStopped(f"stopped after {index - 1} of {len(todo)} files")
@@ -107,15 +107,27 @@ def load_files(
                 count = stage_file(con, entry, scratch, part)
                 if count:
                     parts.append(part)
+                elif part.exists():  # no rows but columns (a CSV header: typed string)
+                    headers_only.append(part)
                 rows += count
                 if log:
                     log.info("%s %d/%d files, %d rows (%s)", PROGRESS, index, len(todo), rows,
                              entry.relative)  # fmt: skip
+            version: DatasetVersion | None
             if not parts and previous is not None:
                 version, created = previous, False
-            elif not parts:
-                raise InvalidInput(f"The files at {location!r} hold no rows; nothing was stored.")
+            elif not parts and not headers_only:
+                raise InvalidInput(
+                    f"The files at {location!r} hold no rows (and no header line to take "
+                    "columns from); nothing was stored."
+                )
+            elif not parts and incremental:  # as SQL: no first version without rows
+                version, created = None, False
             else:
+                # No rows, only columns: an empty version with them, as an empty SQL
+                # table or query gives. Files with rows never mix with these, so a
+                # header-only CSV cannot turn other files' typed columns into strings.
+                parts = parts or headers_only
 
                 def lineage(version: DatasetVersion) -> None:
                     if incremental:
@@ -131,7 +143,7 @@ def load_files(
                 )  # fmt: skip
         finally:
             con.close()
-    if incremental:
+    if incremental and version is not None:
         files = dict(state.body.get("files", {}))
         files.update({e.url: e.fingerprint for e in todo})
         state.body.update(
@@ -140,7 +152,7 @@ def load_files(
         )  # fmt: skip
         save_state(ctx, state, {"version_id": version.id, "files": [e.url for e in todo],
                                 "new_rows": rows, "job_id": job_id})  # fmt: skip
-    if log:
+    if log and version is not None:
         log.info("stored %s: %d rows (%d new)", version.ref, version.row_count, rows)
     return LoadResult(
         dataset, version, created, rows, source=name if incremental else None,

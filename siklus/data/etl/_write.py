@@ -9,6 +9,10 @@ complete file is recorded; a failure anywhere leaves no version behind.
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,18 +26,67 @@ import pyarrow.parquet as pq
 from siklus.data.etl._read import sql_text
 from siklus.data.recipes import default_memory_limit, store_parquet_file
 from siklus.exceptions import InvalidInput
+from siklus.jobs import process_alive, process_create_time
 from siklus.store import DatasetVersion, WorkspaceContext
 
 #: Rows per Arrow batch (and Parquet row group) of the output; fixed so output is stable.
 BATCH_ROWS = 122_880
 
 
+SCRATCH_PREFIX = ".etl-"
+# ``.etl-<host>-<pid>-<create time in ms>-<random>``: whose scratch it is, so a later load
+# can tell a folder left by a killed process from one a running load still uses.
+_OWNED = re.compile(r"^\.etl-(?P<host>.+)-(?P<pid>\d+)-(?P<ms>\d+)-[^-]+$")
+
+
+def _host_tag() -> str:
+    """This host's name as jobs record it (``socket.gethostname``), safe in a file name."""
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())
+
+
+def _owner_prefix() -> str:
+    pid = os.getpid()
+    created = process_create_time(pid) or 0.0
+    return f"{SCRATCH_PREFIX}{_host_tag()}-{pid}-{round(created * 1000)}-"
+
+
+def remove_stale_scratch(ctx: WorkspaceContext, *bases: Path) -> list[Path]:
+    """Remove the ETL scratch folders whose process is gone; return what was removed.
+
+    A load that is killed (SIGKILL, power loss) cannot remove its scratch folder, which
+    may hold gigabytes of staged Parquet. Every load therefore first sweeps the workspace
+    state folder, the job folders (where job-run loads keep their scratch) and ``bases``.
+    Only folders named for a process on this host that no longer runs (or whose pid now
+    belongs to a process started at another time) are removed: a concurrent load's
+    scratch, one from another host, and old unnamed folders are kept.
+    """
+    folders = {ctx.state_dir, *bases}
+    candidates = [p for base in folders for p in base.glob(f"{SCRATCH_PREFIX}*")]
+    candidates += (ctx.state_dir / "jobs").glob(f"*/{SCRATCH_PREFIX}*")
+    host, removed = _host_tag(), []
+    for path in sorted(set(candidates)):
+        owner = _OWNED.match(path.name)
+        if owner is None or owner["host"] != host or not path.is_dir():
+            continue
+        started = int(owner["ms"]) / 1000 or None
+        if process_alive(int(owner["pid"]), started):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
 @contextmanager
 def scratch_dir(ctx: WorkspaceContext, where: Path | None = None) -> Iterator[Path]:
-    """A private temporary folder under the workspace, removed in every outcome."""
+    """A private temporary folder under the workspace, removed in every outcome.
+
+    Its name carries this process's identity, and scratch left by killed loads is
+    removed first (:func:`remove_stale_scratch`).
+    """
     base = where if where is not None else ctx.state_dir
     base.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=base, prefix=".etl-") as tmp:
+    remove_stale_scratch(ctx, base)
+    with tempfile.TemporaryDirectory(dir=base, prefix=_owner_prefix()) as tmp:
         yield Path(tmp)
 
 
@@ -132,4 +185,12 @@ def append_version(
     return version, created
 
 
-__all__ = ["BATCH_ROWS", "append_version", "connect", "scratch_dir", "write_union"]
+__all__ = [
+    "BATCH_ROWS",
+    "SCRATCH_PREFIX",
+    "append_version",
+    "connect",
+    "remove_stale_scratch",
+    "scratch_dir",
+    "write_union",
+]

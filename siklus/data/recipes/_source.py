@@ -94,6 +94,24 @@ def open_source(
     return Source(version=resolve(ctx, str(ref)))
 
 
+def has_no_rows(source: Source) -> bool:
+    """Whether ``source`` surely holds no rows, known without reading it: a dataset version
+    of 0 rows, a Parquet file whose footer says 0 rows, a CSV file of one header line."""
+    if source.version is not None:
+        return source.version.row_count == 0
+    assert source.path is not None
+    if source.path.name.lower().endswith(PARQUET_SUFFIXES):
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(source.path).metadata.num_rows == 0
+        except (OSError, ValueError):
+            return False  # not readable as Parquet: the job reports that, naming the file
+    with open(source.path, encoding="utf-8", errors="replace") as handle:
+        handle.readline()  # the header
+        return not any(line.strip() for line in handle)
+
+
 def parquet_relation(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     """SQL reading a Parquet file with the hidden row id (its row number in the file)."""
     names = [

@@ -9,10 +9,10 @@ from typing import Any
 
 from siklus.data._datasets import check_dataset_name
 from siklus.data.recipes._engine import default_memory_limit, memory_limit_mib
-from siklus.data.recipes._errors import error_from_record
-from siklus.data.recipes._recipe import FittedRecipe
+from siklus.data.recipes._errors import RecipeDataError, error_from_record, step_label
+from siklus.data.recipes._recipe import FittedRecipe, Recipe
 from siklus.data.recipes._run import RecipeLike, _check_fittable, as_recipe
-from siklus.data.recipes._source import open_source
+from siklus.data.recipes._source import Source, has_no_rows, open_source
 from siklus.data.recipes._store import save_recipe
 from siklus.exceptions import JobFailed
 from siklus.jobs import JobSpec, LocalExecutor, job_dir_for
@@ -49,6 +49,7 @@ def recipe_spec(
     check_dataset_name(output_name)
     _check_fittable(loaded, fit)
     source = open_source(ctx, dataset_ref)
+    _check_has_rows_to_learn_from(loaded, source, fit)
     version = save_recipe(ctx, loaded)
     if isinstance(loaded, FittedRecipe):
         save_recipe(ctx, loaded.recipe)
@@ -75,6 +76,30 @@ def recipe_spec(
         # what the Python process itself needs (imports, Arrow buffers).
         resources={"cpus": cpus, "memory_mb": memory_limit_mib(limit) + PROCESS_OVERHEAD_MIB},
         tags=dict(tags or {}),
+    )
+
+
+def _check_has_rows_to_learn_from(recipe: Recipe | FittedRecipe, source: Source, fit: bool) -> None:
+    """Refuse, before any job, to fit learning steps on an input with no rows.
+
+    A recipe without learning steps (or an already fitted one) runs over an empty input
+    and gives an empty version; a step that learns has nothing to learn from.
+
+    Raises:
+        RecipeDataError: The input has no rows and the recipe must learn from it.
+    """
+    if not (fit and isinstance(recipe, Recipe) and recipe.learning_steps()):
+        return
+    if not has_no_rows(source):
+        return
+    first = recipe.learning_steps()[0]
+    name = recipe.transforms[first - 1].step
+    raise RecipeDataError(
+        f"Input {source.label} has no rows, so {step_label(first, name)} has nothing to learn "
+        "from. Run the recipe on data with rows, or apply a recipe version fitted elsewhere "
+        "(from `siklus data recipe show` or a previous run).",
+        step=first,
+        step_name=name,
     )
 
 

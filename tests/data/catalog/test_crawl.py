@@ -200,6 +200,20 @@ def test_errors(ctx, lake, tmp_path):
         crawl(ctx, str(lake), "a.b")
 
 
+def test_schema_is_for_sql_and_format_for_files(ctx, lake, tmp_path):
+    with pytest.raises(InvalidParameter, match="--schema 'public' names a schema of a SQL"):
+        crawl(ctx, str(lake), "shop", schema="public")
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE users (id INTEGER)")
+    with pytest.raises(InvalidParameter, match="--format 'csv' applies to data files"):
+        crawl(ctx, f"sqlite:///{path}", "app", format="csv")
+    # Refused before anything is scanned or recorded.
+    assert list_crawlers(ctx) == [] and list_databases(ctx) == []
+    crawl(ctx, f"sqlite:///{path}", "app", schema="main")
+    assert [t.name for t in list_tables(ctx, "app")] == ["users"]
+
+
 @pytest.mark.postgres
 def test_a_postgres_database(ctx):
     with postgres_schema(postgres_test_url()) as url:

@@ -116,6 +116,40 @@ def test_a_bad_jsonl_line_and_a_missing_file(ctx, tmp_path, memfs):
     assert ctx.store.list_dataset_versions() == []
 
 
+def test_header_only_csv_files_give_an_empty_version_with_their_columns(ctx, tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.csv").write_text("id,x,s\n")
+    (raw / "b.csv").write_text("id,x,s,extra\n")
+    empty = load_files(ctx, str(raw), "empty")
+    assert empty.created and empty.new_rows == 0 and empty.version.row_count == 0
+    # As an empty SQL table or query: the columns, typed string.
+    assert [(c["name"], c["type"]) for c in empty.version.schema] == [
+        ("id", "string"), ("x", "string"), ("s", "string"), ("extra", "string")]  # fmt: skip
+
+    frame(0, 4).to_csv(raw / "c.csv", index=False)  # a file with rows: header-only ones add none
+    mixed = load_files(ctx, str(raw / "*.csv"), "mixed")
+    pd.testing.assert_frame_equal(read_frame(ctx, mixed.version)[1], frame(0, 4))
+    assert {c["name"]: c["type"] for c in mixed.version.schema}["id"] == "int64"
+
+    (tmp_path / "a.jsonl").write_text("")  # no rows and no columns to take
+    with pytest.raises(InvalidInput, match="hold no rows"):
+        load_files(ctx, str(tmp_path / "a.jsonl"), "j")
+
+
+def test_an_incremental_load_of_only_header_lines_stores_nothing_yet(ctx, tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "day0.csv").write_text("id,x,s\n")
+    first = load_files(ctx, str(raw), "events", incremental=True)
+    assert first.version is None and not first.created and first.new_rows == 0
+    assert ctx.store.list_dataset_versions("events") == []
+    frame(0, 4).to_csv(raw / "day1.csv", index=False)
+    second = load_files(ctx, str(raw), "events", incremental=True)
+    assert second.version.version == 1 and second.new_rows == 4
+    assert {c["name"]: c["type"] for c in second.version.schema}["x"] == "double"
+
+
 def test_incremental_loads_only_new_files_and_appends(ctx, tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()

@@ -248,3 +248,29 @@ def test_no_fit_with_an_unfitted_learning_recipe_is_refused_before_any_job(ctx, 
     with pytest.raises(RecipeError, match=r"step 1 \(fill_missing\), step 3 \(one_hot\), step 4"):
         run_recipe(ctx, RECIPE, "people", output_name="out", fit=False)
     assert ctx.store.list_jobs(kind="recipe") == []
+
+
+def test_fitting_on_an_input_without_rows_is_refused_before_any_job(ctx, people, tmp_path):
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("id,age,city,income\n")
+    empty_parquet = tmp_path / "empty.parquet"
+    PEOPLE.iloc[:0].to_parquet(empty_parquet, index=False)
+    ingest(ctx, header_only, "nobody")
+    for source, label in (("nobody", "dataset nobody:1"), (header_only, "file"),
+                          (empty_parquet, "file")):  # fmt: skip
+        with pytest.raises(RecipeDataError, match="has no rows") as info:
+            run_recipe(ctx, RECIPE, source, output_name="out")
+        assert label in str(info.value) and info.value.step == 1
+        assert "step 1 (fill_missing) has nothing to learn from" in str(info.value)
+    assert ctx.store.list_jobs(kind="recipe") == []
+    _assert_failed_cleanly(ctx, "out")
+
+    # Nothing to learn, or learned elsewhere: an empty input gives an empty version.
+    plain = Recipe("plain", steps=[Step("trim", column="city"), Step("filter", expression="1=1")])
+    _, version = run_recipe(ctx, plain, "nobody", output_name="plain")
+    assert version.row_count == 0
+    assert [c["name"] for c in version.schema] == ["id", "age", "city", "income"]
+    job, _ = run_recipe(ctx, RECIPE, "people", output_name="people.clean")
+    fitted = load_recipe(ctx, job.outputs["recipe_version"])
+    _, applied = run_recipe(ctx, fitted, empty_parquet, output_name="applied")
+    assert applied.row_count == 0 and "city_ams" in [c["name"] for c in applied.schema]
