@@ -125,6 +125,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--chunk-rows", type=int, default=50_000)
     parser.add_argument("--memory-chunks", default="10000,100000")
+    parser.add_argument(
+        "--memory-rows",
+        default="",
+        help="Input sizes of the memory runs, comma-separated (default: --rows / 4 and --rows).",
+    )
     args = parser.parse_args()
     bunch = load_breast_cancer(as_frame=True)
     models = {
@@ -142,16 +147,12 @@ def main() -> None:
         x = frame.drop(columns="id")
         data, _ = store_table(ctx, pa.Table.from_pandas(frame, preserve_index=False), "rows",
                               source="benchmark")  # fmt: skip
-        quarter = frame.iloc[: args.rows // 4]
-        small, _ = store_table(ctx, pa.Table.from_pandas(quarter, preserve_index=False),
-                               "rows-quarter", source="benchmark")  # fmt: skip
         data_mb = x.memory_usage(index=False).sum() / MB
         print(
             f"{args.rows:,} rows x {x.shape[1]} features ({data_mb:.0f} MB in memory, "
             f"{data.size_bytes / MB:.0f} MB Parquet), {args.workers} workers, "
             f"{args.chunk_rows:,} rows per chunk, {os.cpu_count()} CPUs\n"
         )
-        del quarter
         print(
             f"{'model':<8} {'path':<26} {'seconds':>8} {'rows/s':>10} {'vs raw':>7} "
             f"{'CPU s':>7} {'start-up s':>10} {'steady rows/s':>13} {'vs raw':>7}"
@@ -185,13 +186,23 @@ def main() -> None:
                     f"{result['steady_rows_per_s'] / raw:>7.2f}"
                 )
         del x, frame
-        print("\nPeak memory (VmHWM), random forest, predictions only:")
+        sizes = [int(r) for r in args.memory_rows.split(",") if r] or [args.rows // 4, args.rows]
+        versions = []
+        for size in sizes:
+            if size == args.rows:
+                versions.append(data)
+                continue
+            table = pa.Table.from_pandas(make_rows(size), preserve_index=False)
+            version, _ = store_table(ctx, table, f"rows-{size}", source="benchmark")
+            versions.append(version)
+            del table
+        print("\nPeak memory (VmHWM), random forest, predictions only (native):")
         print(
             f"{'rows':>10} {'chunk rows':>10} {'job MB':>8} {'worker MB':>10} "
             f"{'job+workers MB':>15} {'rows/s':>12}"
         )
         for chunk in [int(c) for c in args.memory_chunks.split(",")]:
-            for version in (small, data):
+            for version in versions:
                 result = run_transform(
                     ctx, "forest", version.ref, workers=args.workers, chunk_rows=chunk,
                     probabilities=False, runtime="native",
