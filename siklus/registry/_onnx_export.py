@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -273,13 +273,36 @@ def onnx_feed(layout: dict[str, Any], data: pd.DataFrame) -> dict[str, np.ndarra
     return feed
 
 
+def _labels_as_classes(labels: np.ndarray, classes: Sequence[Any] | None) -> np.ndarray:
+    """ONNX labels in the type of the model's classes.
+
+    skl2onnx gives int64 labels for boolean classes (0/1) and for float classes that are
+    whole numbers (0, 1): scikit-learn predicts ``False``/``True`` and ``0.0``/``1.0``,
+    which a caller (JSON ``false`` vs ``0``, a batch output column's type) tells apart.
+    """
+    if classes is None or not len(classes):
+        return labels
+    kind = np.asarray(list(classes)).dtype.kind
+    if kind == "b" and labels.dtype.kind != "b":
+        return labels.astype(bool)
+    if kind == "f" and labels.dtype.kind != "f":
+        return labels.astype(np.float64)
+    return labels
+
+
 def onnx_arrays(
-    layout: dict[str, Any], session: Any, data: pd.DataFrame, *, probabilities: bool = True
+    layout: dict[str, Any],
+    session: Any,
+    data: pd.DataFrame,
+    *,
+    probabilities: bool = True,
+    classes: Sequence[Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Run ``session`` on conformed rows: (predictions, probabilities or None) as arrays.
 
     For many rows (batch transform): no Python object per value. ``probabilities=False``
-    skips computing them when the graph has them.
+    skips computing them when the graph has them. ``classes`` (the manifest's) gives the
+    predicted labels the classes' type, as scikit-learn does (booleans, floats).
     """
     wanted = [layout["label_output"]]
     if probabilities and layout.get("probability_output"):
@@ -288,13 +311,24 @@ def onnx_arrays(
     labels = np.asarray(results[0]).reshape(-1)
     if layout["task"] == "regression":
         labels = labels.astype(np.float64)
+    else:
+        labels = _labels_as_classes(labels, classes)
     proba = np.asarray(results[1], dtype=np.float64) if len(results) > 1 else None
     return labels, proba
 
 
-def onnx_outputs(layout: dict[str, Any], session: Any, data: pd.DataFrame) -> dict[str, Any]:
-    """Run ``session`` on conformed rows: ``{"predictions": [...], "probabilities": [...]}``."""
-    labels, proba = onnx_arrays(layout, session, data)
+def onnx_outputs(
+    layout: dict[str, Any],
+    session: Any,
+    data: pd.DataFrame,
+    *,
+    classes: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    """Run ``session`` on conformed rows: ``{"predictions": [...], "probabilities": [...]}``.
+
+    ``classes``: as for :func:`onnx_arrays`.
+    """
+    labels, proba = onnx_arrays(layout, session, data, classes=classes)
     out: dict[str, Any] = {"predictions": labels.tolist()}
     if proba is not None:
         out["probabilities"] = proba.tolist()
@@ -361,7 +395,7 @@ def unverified_missing(
 
 def _agrees(layout: dict[str, Any], session: Any, loaded: Any, data: pd.DataFrame) -> bool:
     try:
-        onnx = onnx_outputs(layout, session, data)
+        onnx = onnx_outputs(layout, session, data, classes=loaded.classes)
     except Exception as exc:  # onnxruntime refuses graphs it has no kernel for
         raise OnnxUnavailable(
             f"onnxruntime cannot run the converted graph ({_short(exc)})"

@@ -73,7 +73,7 @@ class OnnxModel:
         arrives, then predicts a micro-batch): the signature check costs more than the
         ONNX run for a single row.
         """
-        out = onnx_outputs(self.export, self.session, data)
+        out = onnx_outputs(self.export, self.session, data, classes=self.classes)
         if "probabilities" in out and self.classes is not None:
             out["classes"] = self.classes
         else:

@@ -208,7 +208,11 @@ class ChunkPredictor:
             if reason is not None:
                 raise InvalidInput(reason)
             return onnx_arrays(
-                self.onnx.export, self.onnx.session, data, probabilities=self.with_proba
+                self.onnx.export,
+                self.onnx.session,
+                data,
+                probabilities=self.with_proba,
+                classes=self.onnx.classes,
             )
         estimator = self.model.estimator
         if not self.with_proba:
