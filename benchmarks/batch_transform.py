@@ -21,9 +21,9 @@ StandardScaler) on the real 569 rows, registers and approves both, and then, in 
    of raw predict, and of the transform job with its workers (metered by the job): on a
    shared machine it is the fairer comparison when wall times are inflated by other load;
 3. **memory**: the random forest transformed at two data sizes (``--rows / 4`` and
-   ``--rows``, or the sizes given by ``--memory-rows``) with two chunk sizes; peak RSS (``VmHWM``) of the job process and of each
-   worker, reported by the job. Bounded memory means the peaks follow the chunk size and
-   stay flat as the data grows.
+   ``--rows``, or the sizes given by ``--memory-rows``) with two chunk sizes; peak RSS
+   (``VmHWM``) of the job process and of each worker, reported by the job. Bounded memory
+   means the peaks follow the chunk size and level off as the data grows.
 
 Outputs are checked: every id once, predictions equal to ``predict``.
 

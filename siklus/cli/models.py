@@ -68,9 +68,13 @@ def register(
 
 def _onnx_line(record: dict[str, Any]) -> str:
     if record.get("status") == "exported":
+        gaps = {
+            "any": "missing values in any column",
+            "nullable": "missing values only where the training data had them",
+        }.get(record.get("missing_values"), "missing values not checked: re-export")
         return (
             f"ONNX export: [green]exported[/] (sha256 {record['sha256'][:12]}, checked on "
-            f"{record.get('verified_rows', 0)} rows against scikit-learn)."
+            f"{record.get('verified_rows', 0)} rows against scikit-learn; {gaps})."
         )
     return f"ONNX export: [yellow]unavailable[/] ({record.get('reason')})."
 

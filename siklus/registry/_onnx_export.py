@@ -17,7 +17,10 @@ Two details make the ONNX graph answer exactly what the scikit-learn pipeline an
   the same one-hot category as natively. Booleans travel as ``"True"``/``"False"``.
 
 Every export is then run on the manifest's input example and compared with the
-scikit-learn pipeline; a difference means no export, with the reason recorded.
+scikit-learn pipeline; a difference means no export, with the reason recorded. One more
+row with gaps is compared, and the record's ``missing_values`` says where gaps were
+verified: ``"any"`` column, or only the ``"nullable"`` ones (:func:`unverified_missing`
+refuses the rest). Predicted labels take the type of the model's classes.
 """
 
 from __future__ import annotations
@@ -343,27 +346,32 @@ def _session(model_bytes: bytes) -> Any:
     return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
 
 
-def _check_rows(loaded: Any, gaps: str) -> pd.DataFrame | None:
+def _check_rows(loaded: Any, gaps: str) -> tuple[pd.DataFrame | None, bool]:
     """The manifest's input example, plus one row with missing values when scikit-learn
     predicts it (the missing-value translation is where a conversion is most likely to go
     wrong): every column missing (``gaps="all"``) or only the nullable ones
     (``gaps="nullable"``; none when no column is nullable).
+
+    Returns:
+        The rows (None without an example) and whether the row with gaps is among them:
+        it is not when scikit-learn refuses it (a pipeline that does not impute), and
+        then nothing says how the graph answers such a row.
     """
     example = loaded.manifest.get("input_example") or []
     if not example:
-        return None
+        return None, False
     data = conform(pd.DataFrame(example), loaded.signature)
     emptied = [c["name"] for c in loaded.signature if gaps == "all" or c.get("nullable", True)]
     if not emptied:
-        return data
+        return data, False
     row = {c["name"]: example[0].get(c["name"]) for c in loaded.signature}
     row.update(dict.fromkeys(emptied))
     empty = conform(pd.DataFrame([row]), loaded.signature)
     try:
         loaded.predict(empty)
     except Exception:  # the pipeline does not impute: nothing to compare on that row
-        return data
-    return pd.concat([data, empty], ignore_index=True)
+        return data, False
+    return pd.concat([data, empty], ignore_index=True), True
 
 
 def unverified_missing(
@@ -374,9 +382,13 @@ def unverified_missing(
     An export that agreed with scikit-learn only when missing values were limited to the
     nullable columns (``layout["missing_values"] == "nullable"``: typically a forest
     without an imputer, which routes NaN down branches ONNX does not copy) must not see a
-    missing value anywhere else. Endpoints refuse those rows for every runtime anyway.
+    missing value anywhere else. A record without ``missing_values`` (exported before
+    siklus recorded it) is treated the same way: nothing says its gaps were compared.
+    Real-time endpoints refuse those rows for every runtime anyway; serverless endpoints
+    and batch transforms reach this check.
     """
-    if layout.get("missing_values") != "nullable":
+    verified = layout.get("missing_values")
+    if verified == "any":
         return None
     for column in signature:
         name = column["name"]
@@ -389,6 +401,12 @@ def unverified_missing(
                 "model's signature does not allow them there (the training data had none), "
                 "and its ONNX export answers like scikit-learn only without them. Fill "
                 "them, or use runtime 'native'."
+                + (
+                    ""
+                    if verified
+                    else " (The export predates that check; `siklus models export-onnx "
+                    f"{layout.get('package', 'GROUP:VERSION')}` re-verifies it.)"
+                )
             )
     return None
 
@@ -403,7 +421,10 @@ def _agrees(layout: dict[str, Any], session: Any, loaded: Any, data: pd.DataFram
     native = loaded.predict(data)
     if layout["task"] == "regression":
         return bool(np.allclose(onnx["predictions"], native["predictions"], rtol=1e-5, atol=1e-6))
-    same = onnx["predictions"] == native["predictions"]
+    # Equal labels of the same type: 0 == False in Python, but not in the JSON answer.
+    same = onnx["predictions"] == native["predictions"] and [
+        type(v) for v in onnx["predictions"]
+    ] == [type(v) for v in native["predictions"]]
     if same and "probabilities" in native:
         same = np.allclose(onnx["probabilities"], native["probabilities"], atol=1e-5)
     return bool(same)
@@ -413,7 +434,8 @@ def _verify(layout: dict[str, Any], model_bytes: bytes, loaded: Any) -> int:
     """Compare ONNX and scikit-learn on the check rows; return how many were compared.
 
     Sets ``layout["missing_values"]``: ``"any"`` when a row with every column missing
-    agreed too, ``"nullable"`` when only a row with the nullable columns missing did.
+    agreed too, ``"nullable"`` otherwise (only a row with the nullable columns missing
+    agreed, scikit-learn refused the all-missing row, or there is no input example).
     """
     try:
         session = _session(model_bytes)
@@ -422,10 +444,15 @@ def _verify(layout: dict[str, Any], model_bytes: bytes, loaded: Any) -> int:
             f"onnxruntime cannot load the converted graph ({_short(exc)})"
         ) from None
     for gaps in ("all", "nullable"):
-        data = _check_rows(loaded, gaps)
-        if data is None:
-            layout["missing_values"] = "any"
+        data, with_gaps = _check_rows(loaded, gaps)
+        if data is None:  # no input example: nothing compared, gaps least of all
+            layout["missing_values"] = "nullable"
             return 0
+        if gaps == "all" and not with_gaps:
+            # scikit-learn refuses a row with every column missing (no imputer): "any"
+            # would let the graph answer gaps natively refused (LinearClassifier turns
+            # NaN into NaN probabilities and some label).
+            continue
         if _agrees(layout, session, loaded, data):
             layout["missing_values"] = "any" if gaps == "all" else "nullable"
             return len(data)

@@ -35,6 +35,8 @@ def test_register_describe_card_history_export(workspace, tmp_path):
     root, model_id = workspace
     out = run(root, "models", "register", model_id, "-g", "bc", "--description", "baseline")
     assert "Registered bc:1" in out and "ONNX export: exported" in out
+    # Says which gaps the export was checked with (docs/registry.md, "missing_values").
+    assert "missing values in any column" in " ".join(out.split())
     described = json.loads(run(root, "models", "describe", "bc:1", "--json"))
     assert described["lineage"]["model"]["id"] == model_id
     assert described["onnx"]["status"] == "exported"

@@ -190,3 +190,34 @@ def test_a_default_endpoint_serves_the_export_over_a_socket(
         assert bad.status_code == 400 and "mean radius" in bad.text
     finally:
         delete_endpoint(ctx, "served", grace_seconds=5)
+
+
+def test_serverless_onnx_refuses_at_create_a_package_that_does_not_convert(
+    ctx: WorkspaceContext, bc, monkeypatch: pytest.MonkeyPatch, helpers
+) -> None:
+    """Explicit "onnx" is checked when the endpoint is created (as batch transform does),
+    not at the first request's cold start, which could only fail every request."""
+    from siklus.exceptions import InvalidParameter
+    from siklus.serving.serverless import (
+        create_serverless_endpoint,
+        delete_serverless_endpoint,
+        list_serverless_endpoints,
+    )
+
+    for name in helpers.isolate:
+        monkeypatch.delenv(name, raising=False)
+    features, target = bc
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    pipeline.fit(features, target)
+    package = _register(ctx, pipeline, features, "broken-sl", onnx=True)
+    record = get_onnx_export(ctx, package)
+    ctx.store.put_resource(
+        "model-onnx", package.ref, {**record, "status": "unavailable", "reason": "test reason"}
+    )
+    try:
+        with pytest.raises(InvalidParameter, match="cannot be served with ONNX: test reason"):
+            create_serverless_endpoint(ctx, "sl-x", package.group, runtime="onnx")
+    finally:
+        if list_serverless_endpoints(ctx):
+            delete_serverless_endpoint(ctx, "sl-x", grace_seconds=5)
+    assert list_serverless_endpoints(ctx) == []

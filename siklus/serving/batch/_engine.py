@@ -114,6 +114,7 @@ def _plan(ctx: WorkspaceContext, record: dict[str, Any], folder: Path) -> ChunkP
         probabilities=bool(record.get("probabilities", True)),
         on_error=record.get("on_error", "fail"),
         runtime=record.get("runtime", "native"),
+        native_fallback=record.get("requested_runtime") == "auto",
         package_id=record["model_package_id"],
         workspace={
             "root": str(ctx.root),

@@ -61,6 +61,9 @@ class ChunkPlan:
     probabilities: bool
     on_error: str
     runtime: str = "native"
+    #: With the ONNX runtime chosen by "auto": rows with missing values the export was
+    #: not verified for go through the skops model instead of being refused.
+    native_fallback: bool = False
     package_id: str | None = None
     workspace: dict[str, str] | None = None
 
@@ -121,6 +124,22 @@ def _predicts_by_argmax(estimator: Any) -> bool:
     return isinstance(final, (*kinds, ExtraTreeClassifier)) and getattr(final, "n_outputs_", 1) == 1
 
 
+def _load_native(plan: ChunkPlan) -> Any:
+    """The plan's skops model, with one thread (the job holds one CPU per worker: a model
+    that fans out itself would oversubscribe the machine).
+
+    Imported here: a worker predicting through ONNX never pays for scikit-learn and skops
+    (about a second per spawned worker) unless it must fall back on them.
+    """
+    from siklus.training import load_estimator
+
+    estimator = load_estimator(plan.model_path)
+    jobs = {k: 1 for k in estimator.get_params() if k == "n_jobs" or k.endswith("__n_jobs")}
+    if jobs:
+        estimator.set_params(**jobs)
+    return estimator
+
+
 class ChunkPredictor:
     """Turns chunks into part files with one loaded model (one per worker process).
 
@@ -131,19 +150,15 @@ class ChunkPredictor:
     def __init__(self, plan: ChunkPlan) -> None:
         self.plan = plan
         self.onnx: Any = None
+        self._native: Any = None  # the skops model an ONNX plan falls back on, once loaded
         if plan.runtime == "onnx":
             self._load_onnx(plan)
             return
         # Imported here: a worker predicting through ONNX never pays for scikit-learn
         # and skops (about a second per spawned worker).
-        from siklus.training import LoadedModel, load_estimator
+        from siklus.training import LoadedModel
 
-        estimator = load_estimator(plan.model_path)
-        # The job holds one CPU per worker: a model that fans out itself would
-        # oversubscribe the machine.
-        jobs = {k: 1 for k in estimator.get_params() if k == "n_jobs" or k.endswith("__n_jobs")}
-        if jobs:
-            estimator.set_params(**jobs)
+        estimator = _load_native(plan)
         self.model = LoadedModel(plan.model_id, estimator, dict(plan.manifest))
         classes = self.model.classes
         self.with_proba = bool(
@@ -206,7 +221,9 @@ class ChunkPredictor:
 
             reason = unverified_missing(self.onnx.export, self.onnx.signature, data)
             if reason is not None:
-                raise InvalidInput(reason)
+                if not self.plan.native_fallback:
+                    raise InvalidInput(reason)
+                return self._predict_native(data)
             return onnx_arrays(
                 self.onnx.export,
                 self.onnx.session,
@@ -221,6 +238,16 @@ class ChunkPredictor:
         if self.by_argmax:
             return np.asarray(estimator.classes_).take(np.argmax(proba, axis=1)), proba
         return np.asarray(estimator.predict(data)), proba
+
+    def _predict_native(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """The skops model's answer, for rows the ONNX export was not verified for."""
+        if self._native is None:
+            self._native = _load_native(self.plan)
+        if not self.with_proba:
+            return np.asarray(self._native.predict(data)), None
+        return np.asarray(self._native.predict(data)), np.asarray(
+            self._native.predict_proba(data), dtype=np.float64
+        )
 
     def _bad_rows(self, frame: pd.DataFrame, first: int) -> list[tuple[int, str]]:
         """Positions (in ``frame``) of the rows that fail, found by halving: a chunk with

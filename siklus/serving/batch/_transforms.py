@@ -205,8 +205,10 @@ def transform(
         workers: Worker processes (each loads the model once); the job reserves as many
             CPUs.
         runtime: ``"auto"`` (the package's verified ONNX export when it has one, else
-            native; the record keeps the one chosen), ``"native"`` (the skops pipeline)
-            or ``"onnx"`` (the ONNX export through onnxruntime; exported now if missing).
+            native; the record keeps the one chosen; a chunk with missing values the
+            export was not verified for is predicted natively), ``"native"`` (the skops
+            pipeline) or ``"onnx"`` (the ONNX export through onnxruntime; exported now if
+            missing; such a chunk's rows are refused).
         on_error: ``"fail"`` stops at the first row that fails the model's signature,
             naming chunk and row; ``"skip"`` leaves such rows out and lists them in
             ``skipped.jsonl`` in the transform's work folder.
@@ -237,6 +239,7 @@ def transform(
             f"{package.ref} --reason '...'`, or run anyway with --force (force=True)."
         )
     stored = ctx.store.get_model(package.model_id)
+    requested = runtime
     if runtime == "auto":
         runtime = auto_runtime(ctx, package)
     if runtime == "onnx":
@@ -274,6 +277,9 @@ def transform(
         "chunk_rows": chunk_rows,
         "workers": workers,
         "runtime": runtime,
+        # "auto" promises native's answers: rows the export was not verified for (gaps
+        # where the training data had none) are predicted natively instead of refused.
+        "requested_runtime": requested,
         "on_error": on_error,
         "probabilities": probabilities,
         "tags": dict(tags or {}),

@@ -78,7 +78,8 @@ def create_serverless_endpoint(
         The endpoint's record (``status``, ``url``, settings, ``model_state``).
 
     Raises:
-        InvalidParameter: A bad name, port or setting.
+        InvalidParameter: A bad name, port or setting; runtime "onnx" for a package
+            whose pipeline does not convert (the recorded reason is quoted).
         NotFound: No such package or model file.
         InvalidState: The package is not Approved and ``force`` is False.
         AlreadyExists: An endpoint of that name exists (delete it first).
@@ -95,6 +96,12 @@ def create_serverless_endpoint(
         raise InvalidParameter(f"idle_timeout must be greater than 0 seconds, got {idle_timeout}.")
     package, model = deployable_package(ctx, group, version, force=force)
     runtime = pin_runtime(ctx, package, runtime, who=f"Serverless endpoint {name!r}")
+    if runtime == "onnx":
+        # Now, not at the first cold start (which would fail every request): exports the
+        # package if it has no export yet, refuses one that does not convert.
+        from siklus.registry import require_onnx_file
+
+        require_onnx_file(ctx, package)
     log_path = serverless_endpoint_log_path(ctx, name)
     now = hosting.now_iso()
     hosting.create_record(

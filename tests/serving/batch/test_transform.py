@@ -270,3 +270,51 @@ def test_auto_runtime_is_recorded_and_follows_the_export(batch_env: Setup) -> No
             atol=1e-5,
         )
     assert runtimes == ["native", "onnx"]
+
+
+@pytest.mark.slow
+def test_auto_predicts_gaps_the_export_was_not_verified_for_natively(
+    batch_env: Setup, bc_training
+) -> None:
+    """A bare forest's export is verified only without gaps (its training data had none).
+    "auto" must still give what its native run gives for rows with gaps; an explicit
+    "onnx" refuses them, naming the row."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+
+    from siklus.registry import approve, get_onnx_export, register_model
+    from siklus.training import infer_signature, save_estimator
+
+    ctx = batch_env.ctx
+    x, y = bc_training
+    forest = make_pipeline(RandomForestClassifier(n_estimators=20, random_state=0)).fit(x, y)
+    model = ctx.store.create_model(
+        name="forest",
+        sha256=save_estimator(ctx, forest),
+        manifest={
+            "input_signature": infer_signature(x),
+            "input_example": x.head(5).to_dict(orient="records"),
+            "classes": forest.classes_.tolist(),
+            "task": "binary_classification",
+            "target": "target",
+        },
+        training_job_id=None,
+        tags={},
+    )
+    package = register_model(ctx, model.id, "forest")
+    approve(ctx, package.ref, reason="test", by="pytest")
+    assert get_onnx_export(ctx, package)["missing_values"] == "nullable"
+    frame = replicated(900, seed=8)
+    frame.loc[[5, 450, 899], "mean texture"] = np.nan
+    ref = store_frame(ctx, frame, "gaps.in")
+
+    bt = transform(ctx, "forest", ref, "gaps.auto", id_column="id", chunk_rows=400)
+    assert bt.status == "Completed", bt.failure_reason
+    assert bt.runtime == "onnx"
+    _, out = read_frame(ctx, bt.output_dataset)
+    assert out["id"].tolist() == frame["id"].tolist()
+    assert out["prediction"].tolist() == forest.predict(_features(frame)).tolist()
+
+    bt = transform(ctx, "forest", ref, "gaps.onnx", id_column="id", chunk_rows=400, runtime="onnx")
+    assert bt.status == "Failed"
+    assert "input row 5" in bt.failure_reason and "mean texture" in bt.failure_reason
