@@ -111,38 +111,25 @@ def create_async_endpoint(
         queue_url = f"{queue_url}#siklus-async:{name}:{uid}"
     _check_queue(queue_url, max_attempts)
     log_path = async_endpoint_log_path(ctx, name)
-    now = hosting.now_iso()
-    hosting.create_record(
+    record = hosting.new_record(
         ctx,
-        KIND,
         name,
-        {
-            "name": name,
-            "status": "Creating",
-            "model_package": package.ref,
-            "model_package_id": package.id,
-            "model_id": model.id,
-            "uid": uid,
-            "queue_url": queue_url,
-            "max_workers": max_workers,
-            "worker_idle_timeout": worker_idle_timeout,
-            "visibility_timeout": visibility_timeout,
-            "max_attempts": max_attempts,
-            "success_webhook": success_webhook,
-            "failure_webhook": failure_webhook,
-            "inputs_dir": str(folder / "inputs"),
-            "results_dir": str(folder / "results"),
-            "log_path": str(log_path),
-            "worker_log_path": str(folder.parent / "workers.log"),
-            "url": None,
-            "pid": None,
-            "pid_started_at": None,
-            "failure_reason": None,
-            "tags": ctx.with_tags(),
-            "created_at": now,
-            "updated_at": now,
-        },
+        package,
+        model,
+        log_path,
+        uid=uid,
+        queue_url=queue_url,
+        max_workers=max_workers,
+        worker_idle_timeout=worker_idle_timeout,
+        visibility_timeout=visibility_timeout,
+        max_attempts=max_attempts,
+        success_webhook=success_webhook,
+        failure_webhook=failure_webhook,
+        inputs_dir=str(folder / "inputs"),
+        results_dir=str(folder / "results"),
+        worker_log_path=str(folder.parent / "workers.log"),
     )
+    hosting.create_record(ctx, KIND, name, record)
     return hosting.launch(
         ctx,
         KIND,

@@ -41,7 +41,7 @@ from siklus.exceptions import (
 from siklus.jobs import process_alive, process_create_time
 from siklus.serving import EndpointError, UnsupportedMediaType
 from siklus.serving._process import log_tail, stop_server
-from siklus.store import EndpointStatus, Resource, WorkspaceContext
+from siklus.store import EndpointStatus, Model, ModelPackage, Resource, WorkspaceContext
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
 LIVE = (EndpointStatus.CREATING.value, EndpointStatus.IN_SERVICE.value)
@@ -68,6 +68,36 @@ def read(ctx: WorkspaceContext, kind: str, name: str, hint: str) -> Resource:
         return ctx.store.get_resource(kind, name)
     except NotFound:
         raise NotFound(f"No {kind} named {name!r}; {hint}.") from None
+
+
+def new_record(
+    ctx: WorkspaceContext,
+    name: str,
+    package: ModelPackage,
+    model: Model,
+    log_path: Path,
+    **fields: Any,
+) -> dict[str, Any]:
+    """The body of a new endpoint record: Creating, with what every hosted endpoint keeps
+    (package and model, log, process identity still unknown, tags, times) plus ``fields``.
+    """
+    now = now_iso()
+    return {
+        "name": name,
+        "status": "Creating",
+        "model_package": package.ref,
+        "model_package_id": package.id,
+        "model_id": model.id,
+        **fields,
+        "log_path": str(log_path),
+        "url": None,
+        "pid": None,
+        "pid_started_at": None,
+        "failure_reason": None,
+        "tags": ctx.with_tags(),
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def create_record(ctx: WorkspaceContext, kind: str, name: str, body: Mapping[str, Any]) -> None:

@@ -103,33 +103,20 @@ def create_serverless_endpoint(
 
         require_onnx_file(ctx, package)
     log_path = serverless_endpoint_log_path(ctx, name)
-    now = hosting.now_iso()
-    hosting.create_record(
+    record = hosting.new_record(
         ctx,
-        KIND,
         name,
-        {
-            "name": name,
-            "status": "Creating",
-            "model_package": package.ref,
-            "model_package_id": package.id,
-            "model_id": model.id,
-            "runtime": runtime,
-            "idle_timeout": idle_timeout,
-            "max_concurrency": max_concurrency,
-            "model_state": "Unloaded",
-            "cold_starts": 0,
-            "last_cold_start_ms": None,
-            "log_path": str(log_path),
-            "url": None,
-            "pid": None,
-            "pid_started_at": None,
-            "failure_reason": None,
-            "tags": ctx.with_tags(),
-            "created_at": now,
-            "updated_at": now,
-        },
+        package,
+        model,
+        log_path,
+        runtime=runtime,
+        idle_timeout=idle_timeout,
+        max_concurrency=max_concurrency,
+        model_state="Unloaded",
+        cold_starts=0,
+        last_cold_start_ms=None,
     )
+    hosting.create_record(ctx, KIND, name, record)
     return hosting.launch(
         ctx,
         KIND,
