@@ -31,6 +31,8 @@ from siklus.serving import (
 from siklus.store import ModelPackage, WorkspaceContext
 from siklus.store.capture import read_capture
 
+from ._wait import wait_for
+
 JSON = {"Content-Type": "application/json"}
 records: Callable[..., list[dict]]
 register: Callable[..., ModelPackage]
@@ -88,17 +90,6 @@ def live(
         finally:
             for endpoint in ctx.store.list_endpoints():
                 delete_endpoint(ctx, endpoint.name, grace_seconds=5)
-
-
-def _wait_for(check: Callable[[], object], timeout: float = 20.0) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s: {check}")
-        time.sleep(0.1)
 
 
 def _good(live: Live) -> None:
@@ -172,7 +163,7 @@ def test_capture_records_requests_shadow_answers_and_inference_ids(live: Live) -
         found = {r.variant: r for r in scan.records if r.inference_id == "req-42"}
         return found if {"blue", "shadow"} <= set(found) else {}
 
-    found = _wait_for(captured)
+    found = wait_for(captured)
     assert isinstance(found, dict)
     blue, shadow = found["blue"], found["shadow"]
     assert blue.predictions == answer["predictions"]
@@ -212,7 +203,7 @@ def test_metrics_count_requests_and_errors_per_variant(live: Live) -> None:
             return rows
         return {}
 
-    rows = _wait_for(counted)
+    rows = wait_for(counted)
     assert isinstance(rows, dict)
     green = rows["green"]
     old = before.get("green", {"invocations": 0, "errors_4xx": 0})

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -27,6 +26,8 @@ from siklus.serving import (
     update_endpoint,
 )
 from siklus.store import ModelPackage, WorkspaceContext
+
+from ._wait import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -80,17 +81,6 @@ def setup(
                 delete_endpoint(ctx, endpoint.name, grace_seconds=5)
 
 
-def _wait_for(check: Callable[[], object], timeout: float = 40.0) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout} s; last state {result!r}")
-        time.sleep(0.1)
-
-
 def test_workers_scale_out_under_load_and_back_in_when_idle(setup: Setup) -> None:
     assert endpoint_state(setup.ctx, "up")["workers"] == 1
     stop = threading.Event()
@@ -116,13 +106,13 @@ def test_workers_scale_out_under_load_and_back_in_when_idle(setup: Setup) -> Non
     for thread in threads:
         thread.start()
     try:
-        _wait_for(lambda: endpoint_state(setup.ctx, "up")["workers"] == 3)
+        wait_for(lambda: endpoint_state(setup.ctx, "up")["workers"] == 3)
     finally:
         stop.set()
         for thread in threads:
             thread.join()
     assert not failures
-    state = _wait_for(
+    state = wait_for(
         lambda: (s := endpoint_state(setup.ctx, "up"))["workers"] == 1 and s["draining"] == 0 and s
     )
     assert isinstance(state, dict)
@@ -211,11 +201,11 @@ def test_update_under_continuous_traffic_drops_no_request(setup: Setup) -> None:
     ctx = setup.ctx
     old_pids = endpoint_state(ctx, "up")["pids"]
     with _Traffic(setup) as traffic:
-        _wait_for(lambda: traffic.ok >= 30)
+        wait_for(lambda: traffic.ok >= 30)
         state = update_endpoint(ctx, "up", {"variants": [{"model": setup.b.ref, "workers": 2}]})
         assert state["revision"] == 2 and state["workers"] == 2
         sent_at_switch = traffic.sent
-        _wait_for(lambda: traffic.sent >= sent_at_switch + 40)
+        wait_for(lambda: traffic.sent >= sent_at_switch + 40)
     assert traffic.errors == []
     assert traffic.sent == traffic.ok > 70
     order = list(dict.fromkeys(traffic.models))
@@ -224,7 +214,7 @@ def test_update_under_continuous_traffic_drops_no_request(setup: Setup) -> None:
     assert endpoint_config(ctx, "up").variants[0].model == setup.b.ref
     assert ctx.store.get_endpoint("up").model_package_id == setup.b.id
     # The old workers drained and exited.
-    _wait_for(lambda: endpoint_state(ctx, "up")["draining"] == 0)
+    wait_for(lambda: endpoint_state(ctx, "up")["draining"] == 0)
     assert not any(_running(pid) for pid in old_pids)
 
 

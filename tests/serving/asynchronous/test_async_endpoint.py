@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,21 +32,13 @@ from siklus.serving.asynchronous import (
     open_queue,
 )
 
+from .._wait import wait_for
+
 pytestmark = pytest.mark.slow  # each endpoint starts a server and worker processes
 
 
 def _records(frame: Any) -> bytes:
     return json.dumps(frame.to_dict(orient="records")).encode()
-
-
-def _wait_for(predicate: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.1)
 
 
 class _Hooks(BaseHTTPRequestHandler):
@@ -124,7 +115,7 @@ def test_inline_and_reference_round_trip_and_scale_to_zero(
     np.testing.assert_allclose(done["result"]["probabilities"], proba, rtol=1e-9)
 
     # Idle workers exit: zero run, then the next request brings one back.
-    _wait_for(lambda: describe_async_endpoint(ctx, name)["workers"] == 0)
+    wait_for(lambda: describe_async_endpoint(ctx, name)["workers"] == 0)
     assert describe_async_endpoint(ctx, name)["queue"]["Completed"] >= 2
     ticket = invoke_async(ctx, name, _records(rows.iloc[:1]))
     assert describe_async_endpoint(ctx, name)["workers"] >= 1
@@ -221,7 +212,7 @@ def test_webhooks_are_retried_and_recorded(
         hooks = {h["inference_id"]: h for h in _Hooks.received if h["inference_id"] in ids}
         return hooks if len(hooks) == 2 else {}
 
-    by_id = _wait_for(delivered)
+    by_id = wait_for(delivered)
     assert by_id[good["inference_id"]]["path"] == "/ok"
     assert by_id[good["inference_id"]]["status"] == "Completed"
     assert by_id[good["inference_id"]]["rows"] == 4
@@ -233,7 +224,7 @@ def test_webhooks_are_retried_and_recorded(
         events = ctx.store.list_events("async-endpoint", name)
         return ids <= {e.body["inference_id"] for e in events if e.body.get("delivered")}
 
-    _wait_for(recorded)
+    wait_for(recorded)
 
 
 def test_a_request_whose_worker_died_is_processed_after_the_visibility_timeout(
@@ -269,7 +260,7 @@ def test_a_dead_front_is_reported_failed_and_can_be_deleted(
     """Runs last in this module: it kills the shared endpoint's front."""
     ctx, name = model.ctx, "bc-async"
     os.kill(endpoint["pid"], signal.SIGKILL)
-    _wait_for(lambda: not process_alive(endpoint["pid"], endpoint["pid_started_at"]))
+    wait_for(lambda: not process_alive(endpoint["pid"], endpoint["pid_started_at"]))
     described = describe_async_endpoint(ctx, name)
     assert described["status"] == "Failed" and "died" in described["failure_reason"]
     deleted = delete_async_endpoint(ctx, name, grace_seconds=5)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +26,8 @@ from siklus.serving.serverless import (
     list_serverless_endpoints,
 )
 
+from .._wait import wait_for
+
 pytestmark = pytest.mark.slow  # starts a server process
 
 NAME = "bc-sl"
@@ -34,16 +35,6 @@ NAME = "bc-sl"
 
 def _records(frame: Any) -> bytes:
     return json.dumps(frame.to_dict(orient="records")).encode()
-
-
-def _wait_for(predicate: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +71,7 @@ def test_cold_then_warm_then_cold_after_idle(model: Any, endpoint: dict[str, Any
     assert warm["cold_start_ms"] is None and warm["predictions"] == expected
 
     # Idle past the timeout: unloaded, and the next request is cold again.
-    _wait_for(lambda: _ping(endpoint)["model_loaded"] is False)
+    wait_for(lambda: _ping(endpoint)["model_loaded"] is False)
     again = invoke_serverless(ctx, NAME, rows.to_csv(index=False).encode(), "text/csv")
     assert again["cold_start_ms"] is not None and again["predictions"] == expected
 
@@ -88,7 +79,7 @@ def test_cold_then_warm_then_cold_after_idle(model: Any, endpoint: dict[str, Any
         described = describe_serverless_endpoint(ctx, NAME)
         return described if described["cold_start"]["count"] == 2 else None
 
-    described = _wait_for(recorded)
+    described = wait_for(recorded)
     assert described["cold_starts"] == 2 and described["model_state"] == "Loaded"
     assert described["cold_start"]["last_ms"] == pytest.approx(again["cold_start_ms"], abs=0.1)
     points = ctx.store.get_metric_data(
@@ -109,7 +100,7 @@ def test_excess_requests_get_429_with_retry_after(model: Any, endpoint: dict[str
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body[:10]
         )
-        _wait_for(lambda: _ping(endpoint)["in_flight"] == 1)
+        wait_for(lambda: _ping(endpoint)["in_flight"] == 1)
         throttled = httpx.post(
             f"{endpoint['url']}/invocations",
             content=body,
