@@ -20,7 +20,7 @@ _EXPORTS: dict[str, str] = {
     "ScriptFailed": "siklus.training._script_job",
     "Stopping": "siklus.training._stopping",
     "StoppingPlan": "siklus.training._stopping",
-    "TRUSTED_MODULE_PREFIXES": "siklus.training._artifact",
+    "TRUSTED_MODULE_PREFIXES": "siklus.training._trust",
     "build_pipeline": "siklus.training._pipeline",
     "conform": "siklus.training._signature",
     "evaluate_model": "siklus.training._evaluate",

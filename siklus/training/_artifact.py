@@ -26,19 +26,9 @@ import skops.io as sio
 from siklus.exceptions import InvalidInput, InvalidParameter, UntrustedModel
 from siklus.store import Model, WorkspaceContext
 from siklus.training._signature import conform
+from siklus.training._trust import check_tree_indices, refused_types
 
-#: Module prefixes whose types a model file may contain.
-TRUSTED_MODULE_PREFIXES: tuple[str, ...] = (
-    "sklearn.",
-    "numpy.",
-    "scipy.",
-    "builtins.",
-    "collections.",
-    "_operator.",
-    "lightgbm.",
-    "xgboost.",
-)
-#: Modules whose functions, not only types, are trusted (the pipeline stores a few).
+#: Libraries whose versions a model manifest records.
 _LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "skops", "pyarrow")
 
 
@@ -61,12 +51,7 @@ def untrusted_types(path: str | os.PathLike[str], extra_trusted: Iterable[str] =
         raise InvalidInput(
             f"{path} is not a readable skops model file ({exc.__class__.__name__}: {exc})."
         ) from exc
-    extra = set(extra_trusted)
-    return [
-        t
-        for t in found
-        if t not in extra and not any(t.startswith(prefix) for prefix in TRUSTED_MODULE_PREFIXES)
-    ]
+    return refused_types(found, extra_trusted)
 
 
 def load_estimator(path: str | os.PathLike[str], extra_trusted: Iterable[str] = ()) -> Any:
@@ -81,11 +66,14 @@ def load_estimator(path: str | os.PathLike[str], extra_trusted: Iterable[str] = 
     if refused:
         raise UntrustedModel(
             f"Model file {Path(path).name} contains types outside siklus' allow-list: "
-            f"{refused}. Only scikit-learn, NumPy and SciPy types load by default. If you "
-            "wrote this file and trust it, pass these names as extra trusted types."
+            f"{refused}. Only classes of scikit-learn, NumPy, SciPy, LightGBM and XGBoost "
+            "load by default (no functions, nothing that opens files). If you wrote this "
+            "file and trust it, pass these names as extra trusted types."
         )
     found = sio.get_untrusted_types(file=path)
-    return sio.load(path, trusted=found)
+    estimator = sio.load(path, trusted=found)
+    check_tree_indices(estimator)
+    return estimator
 
 
 def canonical_skops(raw: bytes) -> bytes:
