@@ -76,8 +76,11 @@ def test_cold_then_warm_then_cold_after_idle(model: Any, endpoint: dict[str, Any
     assert again["cold_start_ms"] is not None and again["predictions"] == expected
 
     def recorded() -> dict[str, Any] | None:
+        # The record and the metric series are written one after the other, off the
+        # request path: wait for both.
         described = describe_serverless_endpoint(ctx, NAME)
-        return described if described["cold_start"]["count"] == 2 else None
+        both = described["cold_start"]["count"] == 2 and described["cold_starts"] == 2
+        return described if both else None
 
     described = wait_for(recorded)
     assert described["cold_starts"] == 2 and described["model_state"] == "Loaded"
