@@ -45,7 +45,8 @@ def read_file(path: str | os.PathLike[str], format: str | None = None) -> pa.Tab
     try:
         if kind == "csv":
             delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-            table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
+            parse = pacsv.ParseOptions(delimiter=delimiter)
+            table = pacsv.read_csv(_header_line_end(path), parse_options=parse)
         else:
             table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -61,6 +62,25 @@ def read_file(path: str | os.PathLike[str], format: str | None = None) -> pa.Tab
     if duplicated:
         raise InvalidInput(f"File {str(path)!r} has duplicate column names: {sorted(duplicated)}.")
     return table
+
+
+#: Up to this size a CSV file is checked for a missing line end (a header-only file).
+_SHORT_CSV = 1 << 16
+
+
+def _header_line_end(path: Path) -> Path | pa.BufferReader:
+    """``path``, or its bytes with a line end when it is one line without one.
+
+    Arrow cannot infer the columns of a file that is a header with no line end
+    (``a,b``); ``siklus data load`` (DuckDB) reads it as two columns and no rows, and so
+    must ingest. Only short files are looked at: one with rows has a line end.
+    """
+    if path.stat().st_size > _SHORT_CSV:
+        return path
+    raw = path.read_bytes()
+    if b"\n" in raw or b"\r" in raw:
+        return path
+    return pa.BufferReader(raw + b"\n")
 
 
 def _header_only(table: pa.Table) -> pa.Table:

@@ -15,13 +15,28 @@ called with arguments from the file: ``builtins.exec``, ``numpy.memmap`` (create
   scikit-learn's own objects hold);
 - plain Python values skops trusts itself (``dict``, ``list``, numbers, strings).
 
+A trusted class is reached in three ways, and each is narrowed: skops may call it with
+arguments from the file (a ``ConstructorFromReduceNode``), so a class imported into a
+library module from elsewhere (``sklearn.datasets._covtype.GzipFile`` is ``gzip.GzipFile``,
+which truncates any file it is given) is not trusted — the class itself must be defined
+in the library; skops builds others with ``__new__`` and sets their attributes from the
+file, so a class with a finalizer (``__del__``) is refused unless listed in
+:data:`_SAFE_FINALIZERS` (``numpy.lib._datasource.DataSource.__del__`` removes the
+folder its attributes name); and finding the class imports the module the name gives,
+so names in modules that are not model code (tests, build tools, ``numpy.f2py``, whose
+``__main__`` runs f2py on import, dataset downloaders) are refused before any import.
+
 A trusted type can still hold hostile values. skops leaves ``sklearn.tree._tree.Tree``
 untrusted by default for that reason: its node arrays hold child and feature indices
 that scikit-learn follows without bounds checks, so a crafted file could crash the
 process or read outside memory on the first prediction. siklus trusts trees (every tree
 model needs them) and, after loading, checks every tree's indices
 (:func:`check_tree_indices`): a child is a later node of the same tree (so no index is
-out of range and no walk can loop), a feature is one the tree was fitted on.
+out of range and no walk can loop), a feature is one the tree was fitted on. That width
+comes from the estimator that scikit-learn checks the input against before walking the
+tree (its ``n_features_in_``, and gradient boosting's for its trees, which it walks
+without asking them), never from the tree's own ``n_features``, which is read from
+the same file and checked by nothing at prediction.
 """
 
 from __future__ import annotations
@@ -49,6 +64,35 @@ TRUSTED_NAMES: frozenset[str] = frozenset(
 #: Classes of trusted libraries that read or write files when constructed.
 _FILE_BACKED: tuple[str, ...] = ("numpy.memmap", "numpy.lib.npyio.", "numpy.lib._npyio_impl.")
 _FILE_BACKED_MODULES: tuple[str, ...] = ("scipy.io",)
+#: Module name parts that no model needs: tests, build and packaging tools, file and
+#: network helpers. A name with one is refused before its module is imported (importing
+#: ``numpy.f2py.__main__`` runs f2py on this process's arguments).
+_REFUSED_PARTS: frozenset[str] = frozenset(
+    {
+        "__main__",
+        "tests",
+        "testing",
+        "_testing",
+        "_testutils",
+        "conftest",
+        "f2py",
+        "distutils",
+        "_build_utils",
+        "_pyinstaller",
+        "ctypeslib",
+        "_datasource",
+        "npyio",
+        "_npyio_impl",
+        "datasets",
+        "callback",
+        "io",
+    }
+)
+#: Library classes with a finalizer that only releases what their own ``__setstate__``
+#: created: both Boosters replace the stored model bytes with a fresh native handle (or
+#: keep None), so ``__del__`` never frees a pointer taken from the file. (LightGBM's
+#: ``Dataset`` and ``_InnerPredictor`` have no such ``__setstate__``: refused.)
+_SAFE_FINALIZERS: frozenset[str] = frozenset({"lightgbm.basic.Booster", "xgboost.core.Booster"})
 
 
 def _resolve(name: str) -> Any:
@@ -57,7 +101,7 @@ def _resolve(name: str) -> Any:
     for cut in range(len(parts) - 1, 0, -1):
         try:
             value: Any = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
+        except Exception:  # not a module, or one that fails to import: not trusted
             continue
         try:
             for attr in parts[cut:]:
@@ -68,11 +112,29 @@ def _resolve(name: str) -> Any:
     return None
 
 
+def _library(module: str) -> bool:
+    """Whether ``module`` is a trusted library or one of its modules."""
+    return f"{module}.".startswith(TRUSTED_MODULE_PREFIXES)
+
+
+def _refused_module(module: str) -> bool:
+    return module.startswith(_FILE_BACKED_MODULES) or not _REFUSED_PARTS.isdisjoint(
+        module.split(".")
+    )
+
+
+def _finalizer(cls: type) -> bool:
+    """Whether ``cls`` runs code of its own when collected (a ``__del__`` of a library)."""
+    return any("__del__" in vars(base) for base in cls.__mro__ if base is not object)
+
+
 def is_trusted(name: str) -> bool:
     """Whether a type name found in a model file is on siklus' allow-list."""
     if name in TRUSTED_NAMES:
         return True
     if not name.startswith(TRUSTED_MODULE_PREFIXES) or name.startswith(_FILE_BACKED):
+        return False
+    if _refused_module(name.rpartition(".")[0]):  # before importing anything
         return False
     value = _resolve(name)
     if isinstance(value, np.ufunc):  # numpy.log1p and the like: arithmetic, nothing else
@@ -82,7 +144,10 @@ def is_trusted(name: str) -> bool:
     if issubclass(value, np.memmap):
         return False
     module = getattr(value, "__module__", "") or ""
-    return not module.startswith(_FILE_BACKED_MODULES)
+    if not _library(module) or _refused_module(module):
+        return False  # imported from elsewhere (gzip.GzipFile), or a file/test helper
+    own = f"{module}.{value.__qualname__}"
+    return not _finalizer(value) or own in _SAFE_FINALIZERS or name in _SAFE_FINALIZERS
 
 
 def refused_types(found: Iterable[str], extra_trusted: Iterable[str] = ()) -> list[str]:
@@ -134,31 +199,93 @@ def _check_nodes(left: np.ndarray, right: np.ndarray, feature: np.ndarray, leaf:
         )
 
 
+def _width(obj: Any) -> int | None:
+    """The input width scikit-learn checks ``obj``'s input against, if it records one."""
+    n_features = getattr(obj, "n_features_in_", None)
+    return int(n_features) if isinstance(n_features, int | np.integer) else None
+
+
+def _members(estimators: Any) -> Iterator[Any]:
+    """The estimators of an ensemble (a list, a list of lists, or an object array)."""
+    if isinstance(estimators, np.ndarray) and estimators.dtype == object:
+        yield from estimators.ravel()
+    elif isinstance(estimators, list | tuple):
+        for member in estimators:
+            yield from _members(member) if isinstance(member, list | tuple) else (member,)
+
+
+def _tree_widths(root: Any) -> dict[int, int]:
+    """The input width each tree (by id) is walked with, as scikit-learn checks it.
+
+    A tree's width is its estimator's ``n_features_in_`` (what ``predict`` checks, also
+    inside forests, bagging and isolation forests), lowered to the ensemble's for the
+    trees of gradient boosting (which walks its trees without asking them). A
+    histogram-gradient-boosting predictor's width is its estimator's. A tree reached
+    without any of these gets none, and is refused.
+    """
+    from sklearn.ensemble._gb import BaseGradientBoosting
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+    from sklearn.tree._tree import Tree
+
+    widths: dict[int, int] = {}
+
+    def lower(key: int, width: int | None) -> None:
+        if width is not None:
+            widths[key] = min(widths.get(key, width), width)
+
+    for obj in _walk(root):
+        tree, width = getattr(obj, "tree_", None), _width(obj)
+        if isinstance(tree, Tree) and width is not None:
+            lower(id(tree), width)
+        members = getattr(obj, "estimators_", None)
+        if width is not None and members is not None and isinstance(obj, BaseGradientBoosting):
+            # Only gradient boosting walks its trees unasked; forests, bagging, chains
+            # (whose trees see extra columns) and the rest let each tree check its input.
+            for member in _members(members):
+                if isinstance(getattr(member, "tree_", None), Tree):
+                    lower(id(member.tree_), width)
+        predictors = getattr(obj, "_predictors", None)
+        if width is not None and isinstance(predictors, list):
+            for step in predictors:
+                for predictor in step if isinstance(step, list | tuple) else ():
+                    if isinstance(predictor, TreePredictor):
+                        lower(id(predictor), width)
+    return widths
+
+
+def _no_width(what: str) -> UntrustedModel:
+    return UntrustedModel(
+        f"The model file holds a {what} outside any fitted estimator that records its "
+        "number of input features (n_features_in_), so its feature indices cannot be "
+        "checked; scikit-learn would follow them without bounds checks. The file was "
+        "damaged or crafted. Re-train or restore the model."
+    )
+
+
 def check_tree_indices(estimator: Any) -> None:
     """Refuse a loaded model whose tree nodes point outside their tree (see module doc).
 
     Raises:
         UntrustedModel: A decision tree or histogram-gradient-boosting predictor has a
-            child index that is not a later node of its tree, or a feature index outside
-            the features it was fitted on.
+            child index that is not a later node of its tree, a feature index outside
+            the input its estimator checks at prediction, or no such estimator; or a
+            KD/ball tree of a neighbours model indexes outside its points or nodes.
     """
     from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
     from sklearn.tree._tree import TREE_LEAF, Tree
 
-    # A histogram-gradient-boosting estimator is visited before its predictors, which do
-    # not know how many features there are.
-    width: dict[int, int] = {}
+    widths = _tree_widths(estimator)
     for obj in _walk(estimator):
-        predictors = getattr(obj, "_predictors", None)
-        n_features = getattr(obj, "n_features_in_", None)
-        if isinstance(predictors, list) and isinstance(n_features, int):
-            for predictor in (p for step in predictors for p in step):
-                width[id(predictor)] = n_features
         if isinstance(obj, Tree):
+            if id(obj) not in widths:
+                raise _no_width("decision tree")
             left, right = obj.children_left, obj.children_right
             leaf = (left == TREE_LEAF) & (right == TREE_LEAF)
-            _check_nodes(left, right, obj.feature, leaf, int(obj.n_features), "decision tree")
+            width = min(int(obj.n_features), widths[id(obj)])
+            _check_nodes(left, right, obj.feature, leaf, width, "decision tree")
         elif isinstance(obj, TreePredictor):
+            if id(obj) not in widths:
+                raise _no_width("gradient-boosting tree")
             nodes = obj.nodes
             leaf = nodes["is_leaf"].astype(bool)
             _check_nodes(
@@ -166,9 +293,80 @@ def check_tree_indices(estimator: Any) -> None:
                 nodes["right"].astype(np.int64),
                 nodes["feature_idx"].astype(np.int64),
                 leaf,
-                width.get(id(obj)),
+                widths[id(obj)],
                 "gradient-boosting tree",
             )
+            _check_bitsets(obj, leaf)
+        elif _is_binary_tree(obj):
+            _check_binary_tree(obj)
+
+
+def _is_binary_tree(obj: Any) -> bool:
+    """A ``KDTree`` or ``BallTree`` (of nearest-neighbour models)."""
+    cls = type(obj)
+    return cls.__module__.startswith("sklearn.neighbors.") and any(
+        base.__name__.startswith("BinaryTree") for base in cls.__mro__
+    )
+
+
+def _check_binary_tree(tree: Any) -> None:
+    """Refuse a KD or ball tree whose indices point outside its points or nodes.
+
+    Queries follow ``idx_array`` into the points, each node's ``idx_start:idx_end`` into
+    ``idx_array``, and an inner node ``i`` to nodes ``2i+1`` and ``2i+2``, all without
+    bounds checks.
+    """
+    state = tree.__getstate__()
+    data, idx, nodes, bounds = state[0], state[1], state[2], state[3]
+    n_levels, n_nodes, weights = state[5], state[6], state[-1]
+    count = len(data) if isinstance(data, np.ndarray) and data.ndim == 2 else -1
+    problem = None
+    if count < 0 or not isinstance(idx, np.ndarray) or idx.shape != (count,):
+        problem = "its point index does not match its points"
+    elif count and (idx.min() < 0 or idx.max() >= count):
+        problem = "its point index names points it does not hold"
+    elif len(nodes) != n_nodes or n_nodes != 2 ** int(n_levels) - 1:
+        problem = f"it has {len(nodes)} nodes where its {n_levels} levels make {n_nodes}"
+    elif bounds.ndim != 3 or bounds.shape[1:] != (n_nodes, data.shape[1]):
+        problem = "its node bounds do not match its nodes"
+    elif isinstance(weights, np.ndarray) and weights.shape != (count,):
+        problem = "its sample weights do not match its points"
+    else:
+        start, end = nodes["idx_start"], nodes["idx_end"]
+        inner = np.flatnonzero(nodes["is_leaf"] == 0)
+        if ((start < 0) | (start > end) | (end > count)).any():
+            problem = "a node names points past the end of its point index"
+        elif len(inner) and 2 * int(inner.max()) + 2 >= n_nodes:
+            problem = "an inner node has children past its last node"
+    if problem is not None:
+        raise UntrustedModel(
+            f"The model file holds a corrupt {type(tree).__name__}: {problem}. "
+            "scikit-learn would follow these indices without bounds checks; the file was "
+            "damaged or crafted. Re-train or restore the model."
+        )
+
+
+def _check_bitsets(predictor: Any, leaf: np.ndarray) -> None:
+    """A categorical split's bitset row exists (scikit-learn reads it unchecked)."""
+    nodes = predictor.nodes
+    categorical = ~leaf & nodes["is_categorical"].astype(bool)
+    if not categorical.any():
+        return
+    rows = []
+    for name in ("raw_left_cat_bitsets", "binned_left_cat_bitsets"):
+        bitsets = getattr(predictor, name, None)
+        ok = isinstance(bitsets, np.ndarray) and bitsets.ndim == 2 and bitsets.shape[1] == 8
+        rows.append(len(bitsets) if ok else 0)
+    index = nodes["bitset_idx"].astype(np.int64)
+    bad = categorical & ((index < 0) | (index >= min(rows)))
+    if bad.any():
+        node = int(np.flatnonzero(bad)[0])
+        raise UntrustedModel(
+            f"The model file holds a corrupt gradient-boosting tree: categorical node {node} "
+            f"points at category set {int(index[node])}, which does not exist in it. "
+            "scikit-learn would read it without bounds checks; the file was damaged or "
+            "crafted. Re-train or restore the model."
+        )
 
 
 __all__ = ["TRUSTED_MODULE_PREFIXES", "TRUSTED_NAMES", "check_tree_indices", "is_trusted",

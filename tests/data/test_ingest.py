@@ -96,3 +96,18 @@ def test_a_header_only_csv_gives_an_empty_version_with_string_columns(ctx, tmp_p
         ("age", "string"), ("city", "string"), ("income", "string")]  # fmt: skip
     _, frame = read_frame(ctx, version)
     assert list(frame.columns) == ["age", "city", "income"] and len(frame) == 0
+
+
+def test_a_header_without_a_line_end_ingests_as_data_load_reads_it(ctx, tmp_path):
+    # Arrow alone cannot tell the columns of "a,b" with no line end; `data load` (DuckDB)
+    # reads two columns and no rows, and ingest must agree.
+    header_only = tmp_path / "header.csv"
+    header_only.write_bytes(b'age,"city, town"')
+    version, _ = ingest(ctx, header_only, "h")
+    assert version.row_count == 0
+    assert [(c["name"], c["type"]) for c in version.schema] == [
+        ("age", "string"), ("city, town", "string")]  # fmt: skip
+    one_row = tmp_path / "one.csv"
+    one_row.write_bytes(b"a,b\n1,2")  # rows, no final line end: read as before
+    version, _ = ingest(ctx, one_row, "one")
+    assert version.row_count == 1

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import gc
+import json
+import sys
+import zipfile
+from importlib.util import find_spec
+from pathlib import Path
+
 import numpy as np
 import pytest
 import skops.io as sio
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import (
+    BaggingClassifier,
+    ExtraTreesClassifier,
     GradientBoostingClassifier,
     HistGradientBoostingClassifier,
+    IsolationForest,
     RandomForestClassifier,
 )
+from sklearn.multioutput import ClassifierChain
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.tree._tree import Tree
 
 from siklus.exceptions import UntrustedModel
 from siklus.training import load_estimator
@@ -34,6 +48,11 @@ def xy():
         ("numpy.log1p", True),  # a ufunc: arithmetic only
         ("collections.OrderedDict", True),
         ("lightgbm.basic.Booster", True),
+        pytest.param(
+            "xgboost.core.Booster",
+            True,
+            marks=pytest.mark.skipif(find_spec("xgboost") is None, reason="no xgboost"),
+        ),
         ("builtins.exec", False),
         ("builtins.eval", False),
         ("_operator.methodcaller", False),
@@ -44,6 +63,17 @@ def xy():
         ("sklearn.utils.validation.check_array", False),  # a function, not a class
         ("sklearn.no_such_module.Thing", False),
         ("os.system", False),
+        # gzip.GzipFile imported into a library module: called with the file's arguments
+        # it truncates any file
+        ("sklearn.datasets._covtype.GzipFile", False),
+        ("sklearn.callback._transport.Listener", False),  # multiprocessing: opens a socket
+        ("numpy.ctypeslib.c_intp", False),  # a ctypes class
+        ("numpy.lib._datasource.DataSource", False),  # its __del__ removes a folder
+        ("lightgbm.basic.Dataset", False),  # its __del__ frees a handle from the file
+        ("numpy.testing.suppress_warnings", False),
+        ("scipy._lib._testutils.PytestTester", False),
+        ("sklearn.ensemble._forest.RandomForestClassifier", True),
+        ("numpy.random.mtrand.RandomState", True),
     ],
 )
 def test_only_library_classes_and_named_safe_types_are_trusted(name: str, trusted: bool) -> None:
@@ -128,4 +158,226 @@ def test_a_corrupt_histogram_boosting_tree_is_refused(tmp_path, xy) -> None:
     path = tmp_path / "hgb.skops"
     sio.dump(model, path)
     with pytest.raises(UntrustedModel, match="corrupt gradient-boosting tree"):
+        load_estimator(path)
+
+
+def test_a_name_in_a_module_that_runs_on_import_is_refused_without_importing_it(
+    monkeypatch,
+) -> None:
+    # numpy.f2py.__main__ runs f2py on this process's arguments when imported ("-v"
+    # prints the version and exits).
+    monkeypatch.setattr(sys, "argv", ["siklus", "-v"])
+    monkeypatch.delitem(sys.modules, "numpy.f2py.__main__", raising=False)
+    assert is_trusted("numpy.f2py.__main__.Thing") is False
+    assert "numpy.f2py.__main__" not in sys.modules
+
+
+def _rewrite(path: Path, edit) -> None:
+    """Edit the schema of a skops file in place, as someone crafting one would."""
+    with zipfile.ZipFile(path) as archive:
+        files = {n: archive.read(n) for n in archive.namelist()}
+    schema = json.loads(files["schema.json"])
+    edit(schema)
+    files["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+
+
+def _json(value) -> dict:
+    return {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode",
+            "content": json.dumps(value), "is_json": True}  # fmt: skip
+
+
+def test_a_class_imported_into_a_library_module_is_not_called_with_file_arguments(
+    tmp_path,
+) -> None:
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me")
+    path = tmp_path / "gzip.skops"
+    sio.dump(DecisionTreeClassifier().fit([[0], [1]], [0, 1]), path)
+
+    def edit(schema: dict) -> None:
+        schema["content"]["content"]["criterion"] = {
+            "__class__": "GzipFile",
+            "__module__": "sklearn.datasets._covtype",  # gzip.GzipFile, imported there
+            "__loader__": "ConstructorFromReduceNode",
+            "content": {"__class__": "tuple", "__module__": "builtins",
+                        "__loader__": "TupleNode", "content": [_json(str(victim)), _json("wb")]},
+        }  # fmt: skip
+
+    _rewrite(path, edit)
+    with pytest.raises(UntrustedModel, match="GzipFile"):
+        load_estimator(path)
+    assert victim.read_text() == "keep me"
+
+
+def test_a_library_class_with_a_finalizer_is_refused(tmp_path) -> None:
+    from numpy.lib._datasource import DataSource
+
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    model = DecisionTreeClassifier().fit([[0], [1]], [0, 1])
+    model.note = DataSource(str(victim))  # _istmpdest False here; the file says True
+    path = tmp_path / "ds.skops"
+    sio.dump(model, path)
+
+    def edit(schema: dict) -> None:
+        note = schema["content"]["content"]["note"]
+        note["__module__"] = "numpy.lib._datasource"
+        note["content"]["content"]["_istmpdest"]["content"] = "true"
+
+    _rewrite(path, edit)
+    with pytest.raises(UntrustedModel, match="DataSource"):
+        load_estimator(path)
+    gc.collect()
+    assert victim.is_dir()
+
+
+def _widen(estimator, n_features: int) -> None:
+    """Point a split at feature n_features - 1 of a tree that claims that many features."""
+    tree = estimator.tree_
+    state = tree.__getstate__()
+    nodes = state["nodes"].copy()
+    inner = int(np.flatnonzero(nodes["left_child"] != -1)[0])
+    nodes["feature"][inner] = n_features - 1
+    wide = Tree(n_features, tree.n_classes, tree.n_outputs)
+    wide.__setstate__({**state, "nodes": nodes})
+    estimator.tree_ = wide
+
+
+def test_a_tree_claiming_more_features_than_its_estimator_checks_is_refused(tmp_path, xy) -> None:
+    # The tree's own n_features comes from the same file; scikit-learn checks the input
+    # against the estimator's n_features_in_ only (predicting would read out of bounds).
+    x, y = xy
+    model = DecisionTreeClassifier(max_depth=3, random_state=0).fit(x, y)
+    _widen(model, 10**8)
+    path = tmp_path / "wide.skops"
+    sio.dump(model, path)
+    with pytest.raises(UntrustedModel, match="feature 99999999"):
+        load_estimator(path)
+
+
+def test_a_gradient_boosting_tree_is_bounded_by_the_ensemble_width(tmp_path, xy) -> None:
+    # GradientBoosting walks its trees without asking them for their width.
+    x, y = xy
+    model = GradientBoostingClassifier(n_estimators=3, random_state=0).fit(x, y)
+    member = model.estimators_[1, 0]
+    _widen(member, 10**8)
+    member.n_features_in_ = 10**8
+    path = tmp_path / "gb.skops"
+    sio.dump(model, path)
+    with pytest.raises(UntrustedModel, match="corrupt decision tree"):
+        load_estimator(path)
+
+
+def test_trees_without_a_recorded_width_are_refused(tmp_path, xy) -> None:
+    x, y = xy
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(x, y)
+    del tree.n_features_in_  # scikit-learn then skips its width check
+    hgb = HistGradientBoostingClassifier(max_iter=2, random_state=0).fit(x, y)
+    del hgb.n_features_in_
+    for name, model in (("tree", tree), ("hgb", hgb)):
+        path = tmp_path / f"{name}.skops"
+        sio.dump(model, path)
+        with pytest.raises(UntrustedModel, match="n_features_in_"):
+            load_estimator(path)
+
+
+def test_a_categorical_split_pointing_past_its_category_sets_is_refused(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.integers(0, 6, 400), rng.normal(size=400)])
+    y = (x[:, 0] % 2 == 0).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=3, categorical_features=[0]).fit(x, y)
+    path = tmp_path / "cat.skops"
+    sio.dump(model, path)
+    # Its preprocessor holds partial(check_array): functions, trusted by name only.
+    extra = ["functools.partial", "sklearn.utils.validation.check_array"]
+    loaded = load_estimator(path, extra_trusted=extra)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    nodes = model._predictors[0][0].nodes
+    categorical = np.flatnonzero((nodes["is_leaf"] == 0) & (nodes["is_categorical"] == 1))
+    nodes["bitset_idx"][categorical[0]] = 10**6
+    sio.dump(model, path)
+    with pytest.raises(UntrustedModel, match="category set"):
+        load_estimator(path, extra_trusted=extra)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        DecisionTreeClassifier(max_leaf_nodes=20, random_state=0),  # best-first builder
+        RandomForestClassifier(n_estimators=4, max_leaf_nodes=30, random_state=0),
+        HistGradientBoostingClassifier(max_iter=3, max_leaf_nodes=200, min_samples_leaf=2),
+        DecisionTreeClassifier(min_samples_split=10**6),  # a single leaf: the root
+        GradientBoostingClassifier(n_estimators=3, max_leaf_nodes=16, random_state=0),
+        IsolationForest(n_estimators=4, max_features=0.5, random_state=0),
+        ExtraTreesClassifier(n_estimators=4, random_state=0),
+        BaggingClassifier(
+            DecisionTreeClassifier(), n_estimators=4, max_features=0.5, random_state=0
+        ),
+        CalibratedClassifierCV(RandomForestClassifier(n_estimators=4, random_state=0), cv=3),
+        # Each tree of a chain also sees the labels before it: wider than the chain's input.
+        ClassifierChain(DecisionTreeClassifier(random_state=0), order=[0, 1, 2]),
+    ],
+    ids=lambda e: type(e).__name__ + str(e.get_params().get("max_leaf_nodes") or ""),
+)
+def test_valid_tree_models_of_every_builder_and_ensemble_load(tmp_path, xy, estimator) -> None:
+    x, y = xy
+    if isinstance(estimator, ClassifierChain):  # three labels, the later ones from the first
+        y = np.column_stack([y, 1 - y, (x[:, 0] > np.median(x[:, 0])).astype(int)])
+    model = estimator.fit(x, y)
+    path = tmp_path / "m.skops"
+    sio.dump(model, path)
+    np.testing.assert_array_equal(load_estimator(path).predict(x), model.predict(x))
+
+
+def test_a_deep_regression_tree_on_many_rows_loads(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(20_000, 5)), rng.normal(size=20_000)
+    model = DecisionTreeRegressor(random_state=0).fit(x, y)  # max_depth=None
+    assert model.tree_.node_count > 10_000
+    path = tmp_path / "deep.skops"
+    sio.dump(model, path)
+    np.testing.assert_array_equal(load_estimator(path).predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("algorithm", ["kd_tree", "ball_tree"])
+@pytest.mark.parametrize("rows", [1, 7, 569])
+def test_fitted_neighbour_trees_load(tmp_path, xy, algorithm, rows) -> None:
+    x, y = xy
+    model = KNeighborsClassifier(n_neighbors=1, algorithm=algorithm, leaf_size=3)
+    model.fit(x[:rows], y[:rows])
+    path = tmp_path / "knn.skops"
+    sio.dump(model, path)
+    np.testing.assert_array_equal(load_estimator(path).predict(x), model.predict(x))
+
+
+def _corrupt_binary_tree(model, change) -> None:
+    state = list(model._tree.__getstate__())
+    state[1], state[2] = state[1].copy(), state[2].copy()
+    change(state)
+    model._tree.__setstate__(tuple(state))
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda s: s[1].__setitem__(0, 10**9), "point index names points"),
+        (lambda s: s[2]["idx_end"].__setitem__(0, 10**9), "past the end of its point index"),
+        (lambda s: s[2]["is_leaf"].__setitem__(-1, 0), "children past its last node"),
+    ],
+    ids=["idx_array", "idx_end", "is_leaf"],
+)
+@pytest.mark.parametrize("algorithm", ["kd_tree", "ball_tree"])
+def test_a_neighbour_tree_indexing_outside_itself_is_refused(
+    tmp_path, xy, algorithm, change, why
+) -> None:
+    # Each would crash the process at the first prediction (queries do not check them).
+    x, y = xy
+    model = KNeighborsClassifier(algorithm=algorithm).fit(x, y)
+    _corrupt_binary_tree(model, change)
+    path = tmp_path / "knn.skops"
+    sio.dump(model, path)
+    with pytest.raises(UntrustedModel, match=why):
         load_estimator(path)

@@ -107,7 +107,10 @@ def load_files(
                 count = stage_file(con, entry, scratch, part)
                 if count:
                     parts.append(part)
-                elif part.exists():  # no rows but columns (a CSV header: typed string)
+                elif part.exists() and entry.format != "jsonl":
+                    # No rows but columns: a CSV header (typed string) or an empty Parquet
+                    # file's schema. Blank JSON lines have no columns; DuckDB's stand-in
+                    # column "json" is not one of the data.
                     headers_only.append(part)
                 rows += count
                 if log:

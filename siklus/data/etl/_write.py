@@ -39,9 +39,24 @@ SCRATCH_PREFIX = ".etl-"
 _OWNED = re.compile(r"^\.etl-(?P<host>.+)-(?P<pid>\d+)-(?P<ms>\d+)-[^-]+$")
 
 
+def _pid_namespace() -> str:
+    """This process's pid namespace (Linux), or "" where there is none to tell.
+
+    Containers started with the host's network (``docker run --network host``) share its
+    host name but not its process ids: without this, one of them would take another's
+    running load for a dead process of its own and remove its scratch.
+    """
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return ""
+
+
 def _host_tag() -> str:
-    """This host's name as jobs record it (``socket.gethostname``), safe in a file name."""
-    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())
+    """This host's name (``socket.gethostname``) and pid namespace, safe in a file name."""
+    host = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())
+    namespace = _pid_namespace()
+    return f"{host}_ns{namespace}" if namespace else host
 
 
 def _owner_prefix() -> str:
@@ -56,17 +71,21 @@ def remove_stale_scratch(ctx: WorkspaceContext, *bases: Path) -> list[Path]:
     A load that is killed (SIGKILL, power loss) cannot remove its scratch folder, which
     may hold gigabytes of staged Parquet. Every load therefore first sweeps the workspace
     state folder, the job folders (where job-run loads keep their scratch) and ``bases``.
-    Only folders named for a process on this host that no longer runs (or whose pid now
-    belongs to a process started at another time) are removed: a concurrent load's
-    scratch, one from another host, and old unnamed folders are kept.
+    Only folders named for a process on this host (and pid namespace) that no longer
+    runs (or whose pid now belongs to a process started at another time) are removed: a
+    concurrent load's scratch, one from another host or container, and old unnamed
+    folders are kept. Symbolic links are never followed — neither a link named like a
+    scratch folder nor a job folder that links elsewhere — so nothing outside the swept
+    folders is removed.
     """
     folders = {ctx.state_dir, *bases}
-    candidates = [p for base in folders for p in base.glob(f"{SCRATCH_PREFIX}*")]
-    candidates += (ctx.state_dir / "jobs").glob(f"*/{SCRATCH_PREFIX}*")
+    jobs = ctx.state_dir / "jobs"
+    if jobs.is_dir() and not jobs.is_symlink():
+        folders.update(_real_folders(jobs))
     host, removed = _host_tag(), []
-    for path in sorted(set(candidates)):
+    for path in sorted({p for base in folders for p in _scratch_folders(base)}):
         owner = _OWNED.match(path.name)
-        if owner is None or owner["host"] != host or not path.is_dir():
+        if owner is None or owner["host"] != host:
             continue
         started = int(owner["ms"]) / 1000 or None
         if process_alive(int(owner["pid"]), started):
@@ -74,6 +93,19 @@ def remove_stale_scratch(ctx: WorkspaceContext, *bases: Path) -> list[Path]:
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed
+
+
+def _real_folders(base: Path) -> list[Path]:
+    """The folders directly in ``base``, symbolic links left out."""
+    try:
+        with os.scandir(base) as entries:
+            return [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)]
+    except OSError:  # removed meanwhile, or not readable: nothing to sweep there
+        return []
+
+
+def _scratch_folders(base: Path) -> list[Path]:
+    return [p for p in _real_folders(base) if p.name.startswith(SCRATCH_PREFIX)]
 
 
 @contextmanager

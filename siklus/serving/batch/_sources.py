@@ -145,15 +145,26 @@ def _url(fs: fsspec.AbstractFileSystem, path: str) -> str:
     return fs.unstrip_protocol(path)
 
 
-def _file_schema(fs: fsspec.AbstractFileSystem, path: str, format: str) -> pa.Schema:
+def _file_schema(fs: fsspec.AbstractFileSystem, path: str, format: str) -> pa.Schema | None:
+    """The columns of one file; None for a text file with nothing to read (see below)."""
     with fs.open(path, "rb") as handle:
         if format == "parquet":
             return pq.ParquetFile(handle).schema_arrow
         reader = _open_text_reader(handle, format, path)
-        return reader.schema
+        return None if reader is None else reader.schema
+
+
+#: What Arrow says of a text file with no rows to read: an empty file, blank lines, or
+#: a CSV header without a line end (whose columns it cannot tell).
+_NOTHING_TO_READ = ("Empty CSV file", "Empty JSON stream")
 
 
 def _open_text_reader(handle: Any, format: str, where: str) -> Any:
+    """A streaming reader of ``handle``, or None when the file holds no rows at all.
+
+    Such a file adds no rows (as a header-only CSV file adds none), so it is skipped
+    rather than failing a transform whose other files have rows.
+    """
     try:
         if format == "csv":
             return pacsv.open_csv(
@@ -163,6 +174,8 @@ def _open_text_reader(handle: Any, format: str, where: str) -> Any:
             )
         return pajson.open_json(handle, read_options=pajson.ReadOptions(block_size=_IO_BUFFER * 4))
     except pa.ArrowInvalid as exc:
+        if any(marker in str(exc) for marker in _NOTHING_TO_READ):
+            return None
         raise InvalidInput(f"Cannot read {where} as {format}: {exc}") from None
 
 
@@ -192,7 +205,9 @@ def resolve_input(ctx: WorkspaceContext, input: str, *, format: str | None = Non
         )
     fs, paths = _expand(text)
     fmt = _format_of(paths, format)
-    schema = _file_schema(fs, paths[0], fmt)
+    schema = next((found for p in paths if (found := _file_schema(fs, p, fmt)) is not None), None)
+    if schema is None:  # every file is empty (or blank lines, or a header without line end)
+        raise _no_rows(f"Input {text!r} ({len(paths)} {fmt} file(s))")
     fingerprint = []
     total: int | None = 0 if fmt == "parquet" else None
     for path in paths:
@@ -228,8 +243,8 @@ def _any_row(fs: fsspec.AbstractFileSystem, paths: Sequence[str], format: str) -
 
 def _no_rows(what: str) -> InvalidInput:
     return InvalidInput(
-        f"{what} has no rows (at most a header line): there is nothing to transform. "
-        "Give an input with rows."
+        f"{what} has no rows (empty, blank lines, or only a header line): there is "
+        "nothing to transform. Give an input with rows."
     )
 
 
@@ -263,7 +278,7 @@ def _file_batches(url: str, format: str, columns: Sequence[str]) -> Iterator[pa.
             yield from reader.iter_batches(batch_size=_READ_BATCH, columns=list(columns))
             return
         stream = _open_text_reader(handle, format, url)
-        while True:
+        while stream is not None:
             try:
                 batch = stream.read_next_batch()
             except StopIteration:

@@ -135,6 +135,11 @@ def test_header_only_csv_files_give_an_empty_version_with_their_columns(ctx, tmp
     (tmp_path / "a.jsonl").write_text("")  # no rows and no columns to take
     with pytest.raises(InvalidInput, match="hold no rows"):
         load_files(ctx, str(tmp_path / "a.jsonl"), "j")
+    # Blank lines: no rows and no columns either (not DuckDB's stand-in column "json").
+    (tmp_path / "b.jsonl").write_text("\n\n")
+    with pytest.raises(InvalidInput, match="hold no rows"):
+        load_files(ctx, str(tmp_path / "b.jsonl"), "j")
+    assert ctx.store.list_dataset_versions("j") == []
 
 
 def test_an_incremental_load_of_only_header_lines_stores_nothing_yet(ctx, tmp_path):

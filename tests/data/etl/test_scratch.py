@@ -63,3 +63,42 @@ def test_scratch_is_named_after_its_process(ctx: WorkspaceContext) -> None:
         assert _write.remove_stale_scratch(ctx) == []  # alive: kept
         assert scratch.is_dir()
     assert not scratch.exists()
+
+
+def test_symbolic_links_are_never_followed_out_of_the_workspace(
+    ctx: WorkspaceContext, tmp_path
+) -> None:
+    dead = _dead_pid()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    # A dead process's scratch, by name, outside the workspace, reached two ways: through
+    # a job folder that is a link, and through a link named like a scratch folder.
+    behind_job_link = _scratch(outside, dead, 1_700_000_000_000)
+    target = outside / "precious"
+    target.mkdir()
+    (target / "data.txt").write_text("keep me")
+    jobs = ctx.state_dir / "jobs"
+    jobs.mkdir(parents=True, exist_ok=True)
+    (jobs / "job-linked").symlink_to(outside, target_is_directory=True)
+    link = (
+        ctx.state_dir / f"{_write.SCRATCH_PREFIX}{_write._host_tag()}-{dead}-1700000000000-l1n2k3"
+    )
+    link.symlink_to(target, target_is_directory=True)
+
+    assert _write.remove_stale_scratch(ctx) == []
+    assert (behind_job_link / "part-000001.parquet").read_bytes() == b"staged rows"
+    assert (target / "data.txt").read_text() == "keep me"
+    assert link.is_symlink()
+
+
+def test_scratch_of_another_pid_namespace_on_the_same_host_is_kept(ctx: WorkspaceContext) -> None:
+    # Containers on the host's network share its host name, not its process ids: a pid
+    # dead here may be a running load there.
+    if not _write._pid_namespace():
+        return  # no pid namespaces on this system: the host name alone tells
+    host = _write._host_tag().rsplit("_ns", 1)[0]
+    dead = _dead_pid()
+    theirs = _scratch(ctx.state_dir, dead, 1_700_000_000_000, host=f"{host}_ns1")
+    plain = _scratch(ctx.state_dir, dead, 1_700_000_000_000, host=host)
+    assert _write.remove_stale_scratch(ctx) == []
+    assert theirs.is_dir() and plain.is_dir()
