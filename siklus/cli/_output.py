@@ -16,6 +16,13 @@ console = Console()
 err_console = Console(stderr=True)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
+#: How a deployment predicts: one option for serverless endpoints and batch transform.
+RUNTIME_OPTION = typer.Option(
+    "auto",
+    "--runtime",
+    help="auto (the version's verified ONNX export when it has one, else scikit-learn), "
+    "native (skops + scikit-learn) or onnx.",
+)
 
 
 def _plain(value: Any) -> Any:

@@ -12,7 +12,14 @@ from typing import Any
 import typer
 
 from siklus.cli._app import open_workspace
-from siklus.cli._output import JSON_OPTION, console, print_json, print_record, print_table
+from siklus.cli._output import (
+    JSON_OPTION,
+    RUNTIME_OPTION,
+    console,
+    print_json,
+    print_record,
+    print_table,
+)
 from siklus.exceptions import InvalidParameter, JobFailed, NotFound
 
 async_app = typer.Typer(
@@ -210,12 +217,7 @@ def serverless_create(
     ),
     port: int = PORT_OPTION,
     force: bool = FORCE_OPTION,
-    runtime: str = typer.Option(
-        "auto",
-        "--runtime",
-        help="auto (the verified ONNX export when there is one, else scikit-learn), native "
-        "or onnx.",
-    ),
+    runtime: str = RUNTIME_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Start a serverless endpoint; its model loads on the first request."""

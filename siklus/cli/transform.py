@@ -12,7 +12,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from siklus.cli._app import open_workspace
-from siklus.cli._output import JSON_OPTION, console, print_json, print_record, print_table
+from siklus.cli._output import (
+    JSON_OPTION,
+    RUNTIME_OPTION,
+    console,
+    print_json,
+    print_record,
+    print_table,
+)
 from siklus.exceptions import JobFailed
 from siklus.serving.batch import (
     DEFAULT_CHUNK_ROWS,
@@ -95,12 +102,7 @@ def run(
     ),
     chunk_rows: int = typer.Option(DEFAULT_CHUNK_ROWS, "--chunk-rows", help="Rows per chunk."),
     workers: int = typer.Option(1, "--workers", help="Worker processes (CPUs reserved)."),
-    runtime: str = typer.Option(
-        "auto",
-        "--runtime",
-        help="auto (the version's verified ONNX export when it has one, else native), "
-        "native (skops + scikit-learn) or onnx.",
-    ),
+    runtime: str = RUNTIME_OPTION,
     on_error: str = typer.Option(
         "fail", "--on-error", help="fail: stop at a bad row; skip: leave it out and list it."
     ),
