@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import itertools
 import json
 import logging
@@ -28,6 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,57 +139,147 @@ def _slice(out: dict[str, list[Any]], start: int, stop: int) -> dict[str, list[A
 
 
 class MicroBatcher:
-    """Joins the parts queued in one event-loop turn into one predict call per variant."""
+    """Joins queued parts into one predict call per variant.
 
-    def __init__(self, max_rows: int, on_batch: Callable[[int], None] | None = None) -> None:
+    A variant whose ``predict`` is cheap (under ``offload_s`` a call, on average) is
+    predicted on the event loop in the turn after the parts arrive, as before: a thread
+    hop would cost more than it saves. A dear one (a 100-tree forest: ~4 ms whatever the
+    row count) is predicted on a thread, one call at a time: while it runs, the event
+    loop goes on reading and checking requests, and they all go into the next call. The
+    next call's batch is then whatever came in during the last one, so a worker under
+    load makes few, full calls instead of many small ones (with the loop blocked, the
+    requests of one burst reach the batcher a few turns apart and were predicted in
+    three or four calls).
+    """
+
+    def __init__(
+        self,
+        max_rows: int,
+        on_batch: Callable[[int], None] | None = None,
+        *,
+        offload_s: float = 0.001,
+    ) -> None:
         self.max_rows = max_rows
         self.on_batch = on_batch
+        self.offload_s = offload_s
         self._pending: list[tuple[Variant, Part, asyncio.Future[dict[str, list[Any]]]]] = []
         self._scheduled = False
+        self._busy: set[str] = set()  # variants with a call running on the thread
+        self._cost: dict[str, float] = {}  # variant -> mean seconds per call (EWMA)
+        self._executor: ThreadPoolExecutor | None = None
         self.calls = 0  # predict calls made (tests, benchmarks)
 
     def submit(self, variant: Variant, part: Part) -> asyncio.Future[dict[str, list[Any]]]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, list[Any]]] = loop.create_future()
         self._pending.append((variant, part, future))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        self._schedule(loop)
         return future
 
-    def _flush(self) -> None:
-        self._scheduled = False
-        pending, self._pending = self._pending, []
-        by_variant: dict[str, list[tuple[Variant, Part, asyncio.Future[Any]]]] = {}
-        for item in pending:
-            by_variant.setdefault(item[0].name, []).append(item)
-        for items in by_variant.values():
-            chunk: list[tuple[Variant, Part, asyncio.Future[Any]]] = []
-            rows = 0
-            for item in items:
-                if chunk and rows + len(item[1]) > self.max_rows:
-                    self._run(chunk)
-                    chunk, rows = [], 0
-                chunk.append(item)
-                rows += len(item[1])
-            self._run(chunk)
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush, loop)
 
-    def _run(self, chunk: list[tuple[Variant, Part, asyncio.Future[Any]]]) -> None:
-        variant = chunk[0][0]
-        parts = [part for _, part, _ in chunk]
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._scheduled = False
+        by_variant: dict[str, list[tuple[Variant, Part, asyncio.Future[Any]]]] = {}
+        waiting = []
+        for item in self._pending:
+            if item[0].name in self._busy:
+                waiting.append(item)  # goes into the call after the running one
+            else:
+                by_variant.setdefault(item[0].name, []).append(item)
+        self._pending = waiting
+        for name, items in by_variant.items():
+            chunks = self._cut(items)
+            if self._cost.get(name, 0.0) < self.offload_s:
+                for chunk in chunks:
+                    self._finish(chunk, self._predict(chunk))
+                continue
+            self._busy.add(name)
+            work = loop.run_in_executor(self._thread(), self._predict_all, chunks)
+            work.add_done_callback(functools.partial(self._done, loop, name, chunks))
+
+    def _cut(self, items: list[Any]) -> list[list[Any]]:
+        """``items`` in calls of at most ``max_rows`` rows (one part is never split)."""
+        chunks: list[list[Any]] = [[]]
+        rows = 0
+        for item in items:
+            if chunks[-1] and rows + len(item[1]) > self.max_rows:
+                chunks.append([])
+                rows = 0
+            chunks[-1].append(item)
+            rows += len(item[1])
+        return chunks
+
+    def _thread(self) -> ThreadPoolExecutor:
+        """The predict thread, made on first use (in the worker, never before a fork).
+
+        scikit-learn's settings are per thread; the thread starts with the event loop
+        thread's (the worker sets ``assume_finite``, rows being checked already).
+        """
+        if self._executor is None:
+            sklearn = sys.modules.get("sklearn")
+            config = sklearn.get_config() if sklearn is not None else None
+            self._executor = ThreadPoolExecutor(
+                1,
+                thread_name_prefix="siklus-predict",
+                initializer=(lambda: sklearn.set_config(**config)) if config else None,
+            )
+        return self._executor
+
+    def _predict_all(self, chunks: list[list[Any]]) -> list[Any]:
+        return [self._predict(chunk) for chunk in chunks]
+
+    def _predict(self, chunk: list[tuple[Variant, Part, asyncio.Future[Any]]]) -> Any:
+        """One call's outcome: ``(output, seconds)``, or one outcome per request when the
+        call failed (each request predicted alone: the one at fault gets its error, the
+        others their answers)."""
+        started = time.perf_counter()
+        try:
+            out = chunk[0][0].predict([part for _, part, _ in chunk])
+        except Exception as exc:
+            if len(chunk) == 1:
+                return exc
+            return [self._predict([item]) for item in chunk]
+        return out, time.perf_counter() - started
+
+    def _done(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        name: str,
+        chunks: list[list[Any]],
+        work: asyncio.Future[list[Any]],
+    ) -> None:
+        self._busy.discard(name)
+        if work.cancelled():  # the loop is shutting down
+            return
+        error = work.exception()
+        for chunk, outcome in zip(
+            chunks, [error] * len(chunks) if error else work.result(), strict=True
+        ):
+            self._finish(chunk, outcome)
+        if self._pending:
+            self._schedule(loop)
+
+    def _finish(self, chunk: list[tuple[Variant, Part, asyncio.Future[Any]]], outcome: Any) -> None:
+        """Hand each request of ``chunk`` its slice of the outcome (event-loop thread)."""
+        if isinstance(outcome, list):  # the call failed; each request was tried alone
+            for item, alone in zip(chunk, outcome, strict=True):
+                self._finish([item], alone)
+            return
         self.calls += 1
         if self.on_batch is not None:
-            self.on_batch(sum(len(p) for p in parts))
-        try:
-            out = variant.predict(parts)
-        except Exception as exc:
-            if len(chunk) > 1:  # find the request at fault; the others still get answers
-                for item in chunk:
-                    self._run([item])
-                return
+            self.on_batch(sum(len(part) for _, part, _ in chunk))
+        if isinstance(outcome, BaseException):
             if not chunk[0][2].done():
-                chunk[0][2].set_exception(exc)
+                chunk[0][2].set_exception(outcome)
             return
+        out, seconds = outcome
+        name = chunk[0][0].name
+        previous = self._cost.get(name)
+        self._cost[name] = seconds if previous is None else 0.8 * previous + 0.2 * seconds
         start = 0
         for _, part, future in chunk:
             stop = start + len(part)

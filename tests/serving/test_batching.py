@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import threading
+import time
 from unittest import mock
 
 import numpy as np
@@ -121,3 +123,74 @@ def test_general_path_converts_or_refuses(value, message, bc_xy, helpers) -> Non
     else:
         with pytest.raises(InvalidInput, match=message):
             plan.conform(pd.DataFrame([record]))
+
+
+def _slow(final, seconds: float, seen: list | None = None):
+    """``final.predict_proba`` taking at least ``seconds`` (a dear model), recording the
+    thread and scikit-learn's ``assume_finite`` of each call in ``seen``."""
+    import sklearn
+
+    real = final.predict_proba
+
+    def predict_proba(data):
+        if seen is not None:
+            seen.append((threading.current_thread().name, sklearn.get_config()["assume_finite"]))
+        if (np.asarray(data)[:, 0] > 1000).any():  # a row the model itself cannot predict
+            raise ValueError("the model cannot predict a scaled mean radius over 1000")
+        time.sleep(seconds)
+        return real(data)
+
+    return predict_proba
+
+
+def test_a_dear_model_is_predicted_off_the_event_loop(
+    model: LoadedModel, bc_xy, bc_pipeline: Pipeline, helpers
+) -> None:
+    """A call over ``offload_s`` runs on the predict thread: the event loop stays free to
+    take requests meanwhile, and they all go into the one call after it."""
+    import sklearn
+
+    features, _ = bc_xy
+    invoker = create_app(model, max_payload_bytes=2**20, endpoint_name="b").invoker
+    bodies = _bodies(features, helpers, 10)
+    seen: list = []
+
+    async def scenario() -> list[tuple[int, dict]]:
+        headers = {"content-type": "application/json"}
+        await invoker.invoke(bodies[0], "application/json", headers)  # measures the cost
+        first = asyncio.ensure_future(invoker.invoke(bodies[1], "application/json", headers))
+        await asyncio.sleep(0.02)
+        assert not first.done()  # the loop ran while the 0.1 s call was under way
+        rest = [invoker.invoke(b, "application/json", headers) for b in bodies[2:]]
+        answers = await asyncio.gather(first, *rest)
+        return [(status, json.loads(payload)) for status, payload, _ in answers]
+
+    final = model.estimator[-1]
+    with (
+        sklearn.config_context(assume_finite=True),
+        mock.patch.object(final, "predict_proba", side_effect=_slow(final, 0.1, seen)),
+    ):
+        answers = asyncio.run(scenario())
+    assert invoker.batcher.calls == 3  # the first alone, the second alone, the 8 others
+    assert [name.startswith("siklus-predict") for name, _ in seen] == [False, True, True]
+    assert all(finite for _, finite in seen)  # the loop thread's settings carried over
+    for i, (status, body) in enumerate(answers, start=1):
+        assert status == 200
+        assert body["predictions"] == bc_pipeline.predict(features.iloc[[i]]).tolist()
+
+
+def test_a_failing_row_on_the_predict_thread_fails_alone(
+    model: LoadedModel, bc_xy, bc_pipeline: Pipeline, helpers
+) -> None:
+    features, _ = bc_xy
+    invoker = create_app(model, max_payload_bytes=2**20, endpoint_name="b").invoker
+    invoker.batcher.offload_s = 0.0  # every call goes to the thread
+    records = [helpers.records(features.iloc[[i]])[0] for i in range(6)]
+    records[3]["mean radius"] = 1e6  # valid for the signature, refused by the model
+    bodies = [json.dumps(r).encode() for r in records]
+    final = model.estimator[-1]
+    with mock.patch.object(final, "predict_proba", side_effect=_slow(final, 0.001)):
+        answers = asyncio.run(_invoke_all(invoker, bodies))
+    assert [status for status, _ in answers] == [200, 200, 200, 500, 200, 200]
+    assert "mean radius over 1000" in answers[3][1]["error"]["message"]
+    assert answers[5][1]["predictions"] == bc_pipeline.predict(features.iloc[[5]]).tolist()
