@@ -24,7 +24,12 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from siklus.exceptions import InvalidInput
-from siklus.registry import get_onnx_export, register_model, unverified_missing
+from siklus.registry import (
+    get_onnx_export,
+    register_model,
+    require_onnx_file,
+    unverified_missing,
+)
 from siklus.serving._onnx import load_onnx_model
 from siklus.serving.batch._predict import ChunkPlan, ChunkPredictor
 from siklus.store import ModelPackage, WorkspaceContext
@@ -111,6 +116,7 @@ def test_an_export_recorded_before_missing_values_refuses_gaps(bc) -> None:
 def _plan(ctx: WorkspaceContext, package: ModelPackage, model_id: str, *, fallback: bool):
     model = ctx.store.get_model(model_id)
     scratch = Path(tempfile.mkdtemp(dir=ctx.state_dir))
+    export, path = require_onnx_file(ctx, package)
     return ChunkPlan(
         model_path=str(ctx.artifacts.local_path(model.sha256)),
         model_id=model.id,
@@ -124,12 +130,8 @@ def _plan(ctx: WorkspaceContext, package: ModelPackage, model_id: str, *, fallba
         on_error="fail",
         runtime="onnx",
         native_fallback=fallback,
-        package_id=package.id,
-        workspace={
-            "root": str(ctx.root),
-            "database_url": ctx.database_url,
-            "artifact_root": ctx.artifact_root,
-        },
+        onnx_export=export,
+        onnx_path=str(path),
     )
 
 
@@ -159,15 +161,23 @@ def test_batch_auto_predicts_unverified_gaps_natively(ctx: WorkspaceContext, bc)
         explicit._predict(rows)
 
 
-def test_a_transform_record_keeps_that_auto_was_asked_for(ctx: WorkspaceContext) -> None:
+def test_a_transform_record_keeps_that_auto_was_asked_for(
+    ctx: WorkspaceContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The engine's plan falls back only for a transform that asked for "auto"."""
+    import siklus.registry
     from siklus.serving.batch._engine import _plan as engine_plan
+
+    export = {"status": "exported"}
+    monkeypatch.setattr(siklus.registry, "require_onnx_file", lambda *_: (export, "m.onnx"))
 
     model = ctx.store.create_model(
         name="m", sha256=ctx.artifacts.put_bytes(b"m"), manifest={}, training_job_id=None, tags={}
     )
-    base = {"model_id": model.id, "chunk_rows": 10, "model_package_id": "p", "runtime": "onnx"}
+    base = {"model_id": model.id, "chunk_rows": 10, "model_package": "p:1", "runtime": "onnx"}
     folder = Path(ctx.state_dir)
     assert engine_plan(ctx, {**base, "requested_runtime": "auto"}, folder).native_fallback
     assert not engine_plan(ctx, {**base, "requested_runtime": "onnx"}, folder).native_fallback
     assert not engine_plan(ctx, base, folder).native_fallback  # records from before
+    plan = engine_plan(ctx, base, folder)
+    assert (plan.onnx_export, plan.onnx_path) == (export, "m.onnx")  # resolved for the workers

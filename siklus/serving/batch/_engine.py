@@ -35,13 +35,14 @@ from siklus.serving.batch._predict import (
     ChunkPlan,
     ChunkPredictor,
     ChunkResult,
+    clear_chunks,
     init_worker,
     part_path,
     peak_rss_bytes,
     run_chunk,
     skipped_path,
-    to_ipc,
     worker_ready,
+    write_chunk,
 )
 from siklus.serving.batch._sources import InputSource, check_unchanged, iter_chunks
 from siklus.store import DatasetVersion, WorkspaceContext
@@ -102,6 +103,14 @@ def _source_for_run(ctx: WorkspaceContext, source: InputSource) -> InputSource:
 
 def _plan(ctx: WorkspaceContext, record: dict[str, Any], folder: Path) -> ChunkPlan:
     model = ctx.store.get_model(record["model_id"])
+    runtime = record.get("runtime", "native")
+    onnx_export, onnx_path = None, None
+    if runtime == "onnx":
+        from siklus.registry import require_onnx_file
+
+        package = record["model_package"]  # "group:version"
+        onnx_export, path = require_onnx_file(ctx, package)  # hash verified here, once
+        onnx_path = str(path)
     return ChunkPlan(
         model_path=str(ctx.artifacts.local_path(model.sha256)),  # hash verified here
         model_id=model.id,
@@ -113,14 +122,10 @@ def _plan(ctx: WorkspaceContext, record: dict[str, Any], folder: Path) -> ChunkP
         keep_columns=tuple(record.get("keep_columns") or ()),
         probabilities=bool(record.get("probabilities", True)),
         on_error=record.get("on_error", "fail"),
-        runtime=record.get("runtime", "native"),
+        runtime=runtime,
         native_fallback=record.get("requested_runtime") == "auto",
-        package_id=record["model_package_id"],
-        workspace={
-            "root": str(ctx.root),
-            "database_url": ctx.database_url,
-            "artifact_root": ctx.artifact_root,
-        },
+        onnx_export=onnx_export,
+        onnx_path=onnx_path,
     )
 
 
@@ -142,21 +147,25 @@ def execute(
     transform_id = record["id"]
     folder = work_dir(ctx, transform_id)
     with locked(folder, transform_id):
-        source = _source_for_run(ctx, InputSource.from_dict(record["input"]))
         plan = _plan(ctx, record, folder)
-        done = read_manifest(folder)
-        progress = _Progress(dict(done), source.total_rows, log, resumed_chunks=len(done))
-        if done:
-            log.info("resuming: %d chunk(s) already done are skipped", len(done))
-        columns = needed_columns(source, record, plan.manifest)
+        clear_chunks(folder / "chunks")
         started = time.monotonic()
-        manifest = Manifest(folder)
-        try:
-            last, stopped = _run_chunks(
-                source, plan, columns, int(record["workers"]), manifest, progress, should_stop
-            )
-        finally:
-            manifest.close()
+        # The pool workers spawn (import, load the model) while this process verifies
+        # the input's hash and loads its own copy of the model.
+        with _Pool(plan, int(record["workers"])) as pool:
+            source = _source_for_run(ctx, InputSource.from_dict(record["input"]))
+            done = read_manifest(folder)
+            progress = _Progress(dict(done), source.total_rows, log, resumed_chunks=len(done))
+            if done:
+                log.info("resuming: %d chunk(s) already done are skipped", len(done))
+            columns = needed_columns(source, record, plan.manifest)
+            manifest = Manifest(folder)
+            try:
+                last, stopped = _run_chunks(
+                    source, plan, columns, pool, manifest, progress, should_stop
+                )
+            finally:
+                manifest.close()
         seconds = time.monotonic() - started
         outputs: dict[str, Any] = {
             "transform_id": transform_id,
@@ -201,11 +210,54 @@ def _steady_rate(progress: _Progress) -> float | None:
     return round(rows / span, 1) if span > 0 and rows > 0 else None
 
 
+class _Pool:
+    """The ``workers - 1`` spawned worker processes, started on entering.
+
+    Each imports what it needs and loads the model once (``spawn``: nothing of the job
+    process is inherited). A worker gets chunks only once it has answered a first no-op
+    task (``ready``), i.e. it finished importing and loading the model: chunks queued
+    behind a worker that is still starting would wait for it while the job process sits
+    idle at the end.
+    """
+
+    def __init__(self, plan: ChunkPlan, workers: int) -> None:
+        self.plan = plan
+        self.size = workers - 1
+        self.executor: ProcessPoolExecutor | None = None
+        self.ready_checks: list[Future[tuple[int, int]]] = []
+
+    def __enter__(self) -> _Pool:
+        if self.size > 0:
+            context = multiprocessing.get_context("spawn")
+            self.executor = ProcessPoolExecutor(
+                self.size, mp_context=context, initializer=init_worker, initargs=(self.plan,)
+            )
+            self.ready_checks = [self.executor.submit(worker_ready) for _ in range(self.size)]
+        return self
+
+    def ready(self) -> int:
+        return sum(1 for check in self.ready_checks if check.done())
+
+    def shutdown(self, progress: _Progress | None = None) -> None:
+        """Wait for the workers to exit (a worker is counted in the job's metered CPU
+        time once waited for), and note each one's peak memory in ``progress``."""
+        if self.executor is None:
+            return
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        for check in self.ready_checks:
+            if progress and check.done() and not check.cancelled() and not check.exception():
+                pid, peak = check.result()
+                progress.worker_peaks[pid] = max(progress.worker_peaks.get(pid, 0), peak)
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+
 def _run_chunks(
     source: InputSource,
     plan: ChunkPlan,
     columns: list[str],
-    workers: int,
+    pool: _Pool,
     manifest: Manifest,
     progress: _Progress,
     should_stop: Callable[[], bool],
@@ -213,31 +265,23 @@ def _run_chunks(
     """Compute every chunk not done yet; return (last chunk index, stopped)."""
     chunks = iter_chunks(source, plan.chunk_rows, columns)
     last = -1
-    if workers == 1:
-        predictor = ChunkPredictor(plan)
+    # The job process is one of the workers: it already has everything imported, so it
+    # predicts from the first second while the others spawn, and whenever their queue is
+    # full. The pool adds the other ``workers - 1`` processes.
+    local = ChunkPredictor(plan)
+    if pool.executor is None:
         for index, table in chunks:
             last = index
             if index in progress.done:
                 continue
             if should_stop():
                 return last, True
-            result = predictor.run(index, table)
+            result = local.run(index, table)
             manifest.record(result)
             progress.add(result)
         return last, False
-    # The job process is one of the workers: it already has everything imported, so it
-    # predicts from the first second while the others spawn, and whenever their queue is
-    # full. The pool adds the other ``workers - 1`` processes.
-    local = ChunkPredictor(plan)
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        workers - 1, mp_context=context, initializer=init_worker, initargs=(plan,)
-    )
-    # A pool worker gets chunks only once it has answered a first no-op task, i.e. it
-    # finished importing and loading the model: chunks queued behind a worker that is
-    # still starting would wait for it while the job process sits idle at the end.
-    ready_checks = [pool.submit(worker_ready) for _ in range(workers - 1)]
     in_flight: dict[Future[ChunkResult], int] = {}
+    handover = Path(plan.parts_dir).parent / "chunks"
     try:
         for index, table in chunks:
             last = index
@@ -247,9 +291,9 @@ def _run_chunks(
                 _drain(in_flight, manifest, progress)
                 return last, True
             _collect({f for f in in_flight if f.done()}, in_flight, manifest, progress)
-            ready = sum(1 for check in ready_checks if check.done())
-            if len(in_flight) < 2 * ready:
-                in_flight[pool.submit(run_chunk, index, to_ipc(table))] = index
+            if len(in_flight) < 2 * pool.ready():
+                path = write_chunk(handover, index, table)
+                in_flight[pool.executor.submit(run_chunk, index, path)] = index
             else:
                 result = local.run(index, table)
                 manifest.record(result)
@@ -268,17 +312,12 @@ def _run_chunks(
             "Finished chunks are kept: resume the transform to go on."
         ) from None
     except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown()
         _record_finished(in_flight, manifest, progress)  # kept for a resume
         raise
     finally:
-        # Waiting (even for a worker that never got a chunk) keeps the job's metered CPU
-        # time complete: a worker is counted once it has been waited for.
-        pool.shutdown(wait=True, cancel_futures=True)
-        for check in ready_checks:
-            if check.done() and not check.cancelled() and check.exception() is None:
-                pid, peak = check.result()
-                progress.worker_peaks[pid] = max(progress.worker_peaks.get(pid, 0), peak)
+        pool.shutdown(progress)
+        clear_chunks(handover)
     return last, False
 
 

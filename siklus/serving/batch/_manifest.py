@@ -1,7 +1,8 @@
 """A transform's work folder and its manifest of finished chunks.
 
 ``<workspace>/.siklus/transforms/<transform_id>/`` holds ``parts/`` (one Parquet file
-per finished chunk), ``skipped/`` (rows left out under ``on_error="skip"``) and
+per finished chunk), ``skipped/`` (rows left out under ``on_error="skip"``),
+``chunks/`` (chunks handed to pool workers, deleted once predicted) and
 ``manifest.jsonl``: one line per finished chunk, appended and fsynced by the job process
 only after the chunk's part file was renamed into place. A chunk counts as done when its
 line is in the manifest *and* its part file exists; a torn last line (a crash while
@@ -38,9 +39,9 @@ class DoneChunk:
 
 
 def work_dir(ctx: WorkspaceContext, transform_id: str) -> Path:
-    """The transform's folder (created with ``parts/`` and ``skipped/``)."""
+    """The transform's folder (created with ``parts/``, ``skipped/`` and ``chunks/``)."""
     path = ctx.state_dir / "transforms" / transform_id
-    for sub in ("parts", "skipped"):
+    for sub in ("parts", "skipped", "chunks"):
         (path / sub).mkdir(parents=True, exist_ok=True)
     return path
 

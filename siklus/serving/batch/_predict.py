@@ -64,8 +64,10 @@ class ChunkPlan:
     #: With the ONNX runtime chosen by "auto": rows with missing values the export was
     #: not verified for go through the skops model instead of being refused.
     native_fallback: bool = False
-    package_id: str | None = None
-    workspace: dict[str, str] | None = None
+    #: With the ONNX runtime: the export record and the hash-checked ``.onnx`` file,
+    #: resolved by the job process, so workers never open the store.
+    onnx_export: dict[str, Any] | None = None
+    onnx_path: str | None = None
 
     @property
     def carried(self) -> list[str]:
@@ -167,16 +169,13 @@ class ChunkPredictor:
         self.by_argmax = self.with_proba and _predicts_by_argmax(estimator)
 
     def _load_onnx(self, plan: ChunkPlan) -> None:
-        from siklus.serving._onnx import load_onnx_model
-        from siklus.store import WorkspaceContext
+        from siklus.serving._onnx import onnx_model_from_file
 
-        workspace = dict(plan.workspace or {})
-        ctx = WorkspaceContext(
-            root=Path(workspace["root"]),
-            database_url=workspace["database_url"],
-            artifact_root=workspace["artifact_root"],
+        if plan.onnx_export is None or plan.onnx_path is None:  # pragma: no cover - _plan sets both
+            raise RuntimeError("an ONNX chunk plan needs onnx_export and onnx_path")
+        self.onnx = onnx_model_from_file(
+            plan.model_id, dict(plan.manifest), plan.onnx_export, plan.onnx_path
         )
-        self.onnx = load_onnx_model(ctx, ctx.store.get_model_package_by_id(str(plan.package_id)))
         self.model = self.onnx
         self.with_proba = bool(
             plan.probabilities
@@ -430,13 +429,26 @@ def init_worker(plan: ChunkPlan) -> None:
     _WORKER = ChunkPredictor(plan)
 
 
-def to_ipc(table: pa.Table) -> pa.Buffer:
-    """The chunk as Arrow IPC bytes: only its own rows, however it was sliced (pickling a
-    slice would also send the rest of the buffers it points into)."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+def write_chunk(folder: str | Path, index: int, table: pa.Table) -> str:
+    """Hand a chunk to a pool worker: an uncompressed Arrow IPC file in the transform's
+    ``chunks/`` folder, which the worker memory-maps (:func:`run_chunk`).
+
+    Sending the rows through the pool's pipe instead costs four copies of the chunk
+    (serialise, pickle, the pipe, unpickle) and as much latency, during which the worker
+    waits; this is one copy, and the pages are shared. Only the chunk's own rows are
+    written, however the table was sliced. The worker deletes the file once the part is
+    written; leftovers of a killed attempt are cleared by the next (:func:`clear_chunks`).
+    """
+    path = Path(folder) / f"chunk-{index:06d}.arrow"
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
-    return sink.getvalue()
+    return str(path)
+
+
+def clear_chunks(folder: str | Path) -> None:
+    """Remove the chunk files a killed attempt left behind."""
+    for path in Path(folder).glob("chunk-*.arrow"):
+        path.unlink(missing_ok=True)
 
 
 def worker_ready() -> tuple[int, int]:
@@ -448,11 +460,16 @@ def worker_ready() -> tuple[int, int]:
     return os.getpid(), peak_rss_bytes()
 
 
-def run_chunk(index: int, data: pa.Buffer) -> ChunkResult:
-    """Pool task: predict one chunk (Arrow IPC bytes) with this worker's model."""
+def run_chunk(index: int, path: str) -> ChunkResult:
+    """Pool task: predict one chunk (a :func:`write_chunk` file) with this worker's model."""
     if _WORKER is None:  # pragma: no cover - the pool initializer always ran
         raise RuntimeError("init_worker was not called in this process")
-    return _WORKER.run(index, pa.ipc.open_stream(data).read_all())
+    with pa.memory_map(path) as source:
+        table = pa.ipc.open_file(source).read_all()
+        result = _WORKER.run(index, table)
+        del table
+    os.unlink(path)
+    return result
 
 
 __all__ = [
@@ -462,11 +479,12 @@ __all__ = [
     "ChunkPlan",
     "ChunkPredictor",
     "ChunkResult",
+    "clear_chunks",
     "init_worker",
     "part_path",
     "peak_rss_bytes",
     "run_chunk",
     "skipped_path",
-    "to_ipc",
     "worker_ready",
+    "write_chunk",
 ]

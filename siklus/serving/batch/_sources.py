@@ -50,7 +50,8 @@ class InputSource:
         ref: The dataset reference (``name:version``) or the path/glob as given.
         dataset_version_id: The dataset version read (datasets only).
         format: ``parquet``, ``csv`` or ``jsonl``.
-        files: fsspec URLs in reading order (sorted paths).
+        files: fsspec URLs in reading order (sorted paths); for a dataset, set by the job
+            (the artifact's verified local file).
         fingerprint: ``[{path, size, mtime}]`` per file, to refuse a resume over changed
             files (their chunks would no longer line up); empty for datasets, whose
             content is fixed by their hash.
@@ -193,12 +194,20 @@ def resolve_input(ctx: WorkspaceContext, input: str, *, format: str | None = Non
         version = resolve(ctx, text)
         if version.row_count == 0:
             raise _no_rows(f"Dataset {version.ref}")
+        if not ctx.artifacts.exists(version.sha256):
+            raise NotFound(
+                f"The data of dataset {version.ref} (artifact sha256:{version.sha256}) is "
+                f"not in the artifact store at {ctx.artifacts.url}: it was deleted, or "
+                "SIKLUS_ARTIFACT_ROOT points elsewhere."
+            )
         return InputSource(
             kind="dataset",
             ref=version.ref,
             dataset_version_id=version.id,
             format="parquet",
-            files=(str(ctx.artifacts.local_path(version.sha256)),),
+            # The job finds the file and checks its hash: done here too, a large input
+            # would be read (or downloaded, from a remote store) twice.
+            files=(),
             fingerprint=(),
             total_rows=version.row_count,
             columns=tuple(c["name"] for c in version.schema),

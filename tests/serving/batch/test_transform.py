@@ -114,6 +114,8 @@ def test_killed_midway_and_resumed_has_each_row_once(batch_env: Setup, rf_pipeli
     )
     with pytest.raises(InvalidState, match="already completed"):
         resume_transform(ctx, started.id)
+    # Chunks handed to the pool worker as files, some left by the kill, are all gone.
+    assert list((ctx.state_dir / "transforms" / started.id / "chunks").iterdir()) == []
 
 
 def _with_bad_row(rows: int, bad: int) -> pd.DataFrame:
