@@ -11,8 +11,8 @@ called with arguments from the file: ``builtins.exec``, ``numpy.memmap`` (create
   not a file-backed one (:data:`_FILE_BACKED`), or a NumPy ufunc (``numpy.log1p`` in a
   ``FunctionTransformer``: arithmetic only); any other library *function* must be named
   as extra trusted;
-- outside them, only the exact names in :data:`TRUSTED_NAMES` (an ``OrderedDict`` is what
-  scikit-learn's own objects hold);
+- outside them, and for functions, only the exact names in :data:`TRUSTED_NAMES` (an
+  ``OrderedDict`` is what scikit-learn's own objects hold);
 - plain Python values skops trusts itself (``dict``, ``list``, numbers, strings).
 
 A trusted class is reached in three ways, and each is narrowed: skops may call it with
@@ -57,9 +57,19 @@ TRUSTED_MODULE_PREFIXES: tuple[str, ...] = (
     "lightgbm.",
     "xgboost.",
 )
-#: Exact names outside those libraries that a model file may contain.
+#: Exact names that a model file may contain beyond the library classes: containers
+#: scikit-learn's own objects hold, and what ``HistGradientBoosting*`` with categorical
+#: features keeps in its preprocessor, ``partial(check_array, ...)``. ``partial`` only
+#: binds arguments to a function that must itself be trusted (skops checks the function's
+#: name like any other), and ``check_array`` only validates and converts its input.
 TRUSTED_NAMES: frozenset[str] = frozenset(
-    {"collections.OrderedDict", "collections.Counter", "collections.defaultdict"}
+    {
+        "collections.OrderedDict",
+        "collections.Counter",
+        "collections.defaultdict",
+        "functools.partial",
+        "sklearn.utils.validation.check_array",
+    }
 )
 #: Classes of trusted libraries that read or write files when constructed.
 _FILE_BACKED: tuple[str, ...] = ("numpy.memmap", "numpy.lib.npyio.", "numpy.lib._npyio_impl.")

@@ -60,7 +60,10 @@ def xy():
         ("numpy.memmap", False),  # a class that creates files
         ("numpy.lib.npyio.NpzFile", False),
         ("scipy.io.netcdf_file", False),
-        ("sklearn.utils.validation.check_array", False),  # a function, not a class
+        ("sklearn.utils.validation.check_memory", False),  # a function, not a class
+        ("sklearn.utils.validation.check_array", True),  # named: HGB's categorical input
+        ("functools.partial", True),  # binds arguments to a function trusted on its own
+        ("functools.reduce", False),
         ("sklearn.no_such_module.Thing", False),
         ("os.system", False),
         # gzip.GzipFile imported into a library module: called with the file's arguments
@@ -291,16 +294,15 @@ def test_a_categorical_split_pointing_past_its_category_sets_is_refused(tmp_path
     model = HistGradientBoostingClassifier(max_iter=3, categorical_features=[0]).fit(x, y)
     path = tmp_path / "cat.skops"
     sio.dump(model, path)
-    # Its preprocessor holds partial(check_array): functions, trusted by name only.
-    extra = ["functools.partial", "sklearn.utils.validation.check_array"]
-    loaded = load_estimator(path, extra_trusted=extra)
+    # Its preprocessor holds partial(check_array): both named in the allow-list.
+    loaded = load_estimator(path)
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     nodes = model._predictors[0][0].nodes
     categorical = np.flatnonzero((nodes["is_leaf"] == 0) & (nodes["is_categorical"] == 1))
     nodes["bitset_idx"][categorical[0]] = 10**6
     sio.dump(model, path)
     with pytest.raises(UntrustedModel, match="category set"):
-        load_estimator(path, extra_trusted=extra)
+        load_estimator(path)
 
 
 @pytest.mark.parametrize(
@@ -380,4 +382,32 @@ def test_a_neighbour_tree_indexing_outside_itself_is_refused(
     path = tmp_path / "knn.skops"
     sio.dump(model, path)
     with pytest.raises(UntrustedModel, match=why):
+        load_estimator(path)
+
+
+def test_histogram_boosting_on_pandas_categories_loads_without_extra_trust(tmp_path) -> None:
+    """``categorical_features="from_dtype"`` on a frame with a category column: what a
+    user training on pandas gets. It loads with the default allow-list and predicts the
+    same; a partial of a function that is not trusted is still refused."""
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {"colour": pd.Categorical(rng.choice(["red", "green", "blue"], 500)),
+         "size": rng.normal(size=500)}
+    )  # fmt: skip
+    y = ((frame["colour"] == "red") ^ (frame["size"] > 0)).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=5, categorical_features="from_dtype")
+    path = tmp_path / "hgb.skops"
+    sio.dump(model.fit(frame, y), path)
+    np.testing.assert_array_equal(load_estimator(path).predict(frame), model.predict(frame))
+    np.testing.assert_allclose(
+        load_estimator(path).predict_proba(frame), model.predict_proba(frame)
+    )
+
+    from functools import partial
+
+    hostile = make_pipeline(FunctionTransformer(partial(np.asarray, dtype=float)))
+    sio.dump(hostile.fit(frame[["size"]]), path)
+    with pytest.raises(UntrustedModel, match=r"numpy.*asarray"):
         load_estimator(path)
