@@ -81,7 +81,7 @@ class WorkspaceContext:
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
-        return ArtifactStore(self.artifact_root)
+        return ArtifactStore(self.artifact_root, cache_dir=self.state_dir / "artifact-cache")
 
     def setting(self, name: str) -> Any:
         return config.get(name, self.settings)

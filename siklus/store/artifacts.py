@@ -44,18 +44,35 @@ class ArtifactStore:
 
     Args:
         root: A folder path or an fsspec URL.
+        cache_dir: Local folder for copies of remote artifacts and for staging
+            :meth:`put_bytes`: the workspace's ``.siklus/artifact-cache`` (what
+            :class:`~siklus.store.WorkspaceContext` passes), so nothing is written outside
+            the workspace. Without it: under ``root`` when local, else the system's
+            temporary folder.
 
     Thread/process safety: concurrent ``put`` of the same content is safe (both write
     temp files; the renames land the same bytes).
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None
+    ) -> None:
         root = str(root)
         self.fs, path = fsspec.core.url_to_fs(root)
         self.root = path.rstrip("/")
         self.url = root
         self.is_local = self.fs.protocol in ("file", "local") or "file" in self.fs.protocol
         self.fs.makedirs(self.root, exist_ok=True)
+        if cache_dir is not None:
+            self.cache_dir = Path(cache_dir)
+        elif self.is_local:
+            self.cache_dir = Path(self.root) / ".staging"
+        else:
+            self.cache_dir = Path(tempfile.gettempdir()) / "siklus-artifact-cache"
+
+    def _local_folder(self) -> Path:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        return self.cache_dir
 
     def _path(self, sha256: str) -> str:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -90,7 +107,7 @@ class ArtifactStore:
 
     def put_bytes(self, data: bytes) -> str:
         """Store bytes; return their sha256."""
-        with tempfile.NamedTemporaryFile(delete=False) as handle:
+        with tempfile.NamedTemporaryFile(dir=self._local_folder(), delete=False) as handle:
             handle.write(data)
         try:
             return self.put_file(handle.name)
@@ -138,8 +155,7 @@ class ArtifactStore:
         if self.is_local:
             local = Path(path)
         else:
-            cache = Path(tempfile.gettempdir()) / "siklus-artifact-cache"
-            cache.mkdir(exist_ok=True)
+            cache = self._local_folder()
             local = cache / sha256
             if local.exists() and verify and sha256_file(local) != sha256:
                 local.unlink(missing_ok=True)  # a damaged cached copy: fetch it again

@@ -7,6 +7,7 @@ non-local root (S3 in production) works without touching them.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -189,3 +190,35 @@ def test_memory_root_is_shared_by_handles() -> None:
         assert other.get_bytes(digest) == b"shared"
     finally:
         fsspec.filesystem("memory").rm(root.removeprefix("memory://"), recursive=True)
+
+
+def test_a_workspace_keeps_remote_copies_and_staging_inside_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a remote root, downloads and put_bytes' staging go under the workspace's
+    ``.siklus/artifact-cache``, never the system's temporary folder."""
+    from siklus.store import WorkspaceContext
+
+    elsewhere = tmp_path / "system-tmp"
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    root = f"memory://siklus-test-{uuid.uuid4().hex}"
+    ctx = WorkspaceContext.open(tmp_path / "ws", settings={"artifact_root": root})
+    try:
+        data = unique("remote")
+        digest = ctx.artifacts.put_bytes(data)
+        local = ctx.artifacts.local_path(digest)
+        assert local.read_bytes() == data
+        assert local.parent == ctx.state_dir / "artifact-cache"
+        assert list(elsewhere.iterdir()) == []
+    finally:
+        ctx.artifacts.fs.rm(ctx.artifacts.root, recursive=True)
+
+
+def test_a_local_root_stages_bytes_under_itself(tmp_path: Path, monkeypatch) -> None:
+    elsewhere = tmp_path / "system-tmp"
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    store = ArtifactStore(tmp_path / "artifacts")
+    assert store.get_bytes(store.put_bytes(b"staged")) == b"staged"
+    assert list(elsewhere.iterdir()) == []
