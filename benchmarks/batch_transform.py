@@ -7,7 +7,12 @@ StandardScaler) on the real 569 rows, registers and approves both, and then, in 
 
 1. **raw predict**: the fitted pipeline's ``predict`` on all rows in this process, already
    in memory as a pandas frame (one thread: no ``n_jobs``; the rows/s ceiling that batch
-   transform is measured against);
+   transform is measured against). The best of three calls: the first call of a process
+   also pays one-off costs (page faults, lazy imports) that would flatter batch transform.
+   Next to it, **read + predict + write**: the same in one process from the stored
+   Parquet file to a Parquet output (``id`` and ``prediction``), no job, no checks; the
+   floor of any file-to-file batch scoring in Python, which shows where the input's I/O
+   alone costs more than ``predict``;
 2. **batch transform**: ``siklus.serving.batch.transform`` on the same rows stored as a
    dataset, ``--workers`` worker processes, ``--chunk-rows`` rows per chunk, predictions
    only (``probabilities=False``, like ``predict``) and again with class probabilities,
@@ -46,6 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -112,6 +118,24 @@ def run_transform(ctx: WorkspaceContext, model: str, data: str, **options: Any) 
     }
 
 
+def best_of(repeat: int, call: Any) -> tuple[Any, float, float]:
+    """``call()``'s result, and its fastest wall and CPU seconds over ``repeat`` calls."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        started, cpu = time.perf_counter(), time.process_time()
+        result = call()
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+    return result, min(walls), min(cpus)
+
+
+def read_predict_write(pipeline: Pipeline, source: Path, target: Path) -> None:
+    """File to file in this process: the floor of any batch scoring (no job, no checks)."""
+    frame = pq.read_table(source).to_pandas()
+    predictions = pipeline.predict(frame.drop(columns="id"))
+    pq.write_table(pa.table({"id": frame["id"], "prediction": predictions}), target)
+
+
 def check_output(ctx: WorkspaceContext, ref: str, expected: np.ndarray) -> None:
     _, out = read_frame(ctx, ref)
     ids = out["id"].to_numpy()
@@ -157,15 +181,21 @@ def main() -> None:
             f"{'model':<8} {'path':<26} {'seconds':>8} {'rows/s':>10} {'vs raw':>7} "
             f"{'CPU s':>7} {'start-up s':>10} {'steady rows/s':>13} {'vs raw':>7}"
         )
+        data_path = ctx.artifacts.local_path(data.sha256)
+        goals: list[tuple[str, float, float]] = []
         for name, pipeline in models.items():
-            started, cpu = time.perf_counter(), time.process_time()
-            expected = pipeline.predict(x)
-            raw_s = time.perf_counter() - started
-            raw_cpu = time.process_time() - cpu
+            expected, raw_s, raw_cpu = best_of(3, lambda p=pipeline, x=x: p.predict(x))
             raw = args.rows / raw_s
             print(
                 f"{name:<8} {'raw pipeline.predict':<26} {raw_s:>8.2f} {raw:>10,.0f} {1:>7.2f} "
                 f"{raw_cpu:>7.2f}"
+            )
+            _, floor_s, floor_cpu = best_of(
+                2, lambda p=pipeline: read_predict_write(p, data_path, Path(tmp) / "floor.pq")
+            )
+            print(
+                f"{name:<8} {'read + predict + write':<26} {floor_s:>8.2f} "
+                f"{args.rows / floor_s:>10,.0f} {raw_s / floor_s:>7.2f} {floor_cpu:>7.2f}"
             )
             paths = [
                 (f"{runtime} (predictions)" if not proba else "  + probabilities", runtime, proba)
@@ -185,6 +215,14 @@ def main() -> None:
                     f"{result['steady_rows_per_s']:>13,.0f} "
                     f"{result['steady_rows_per_s'] / raw:>7.2f}"
                 )
+                if (runtime, proba) == ("onnx", False):  # what runtime "auto" runs
+                    goals.append((name, result["rows_per_s"] / raw, raw_s / floor_s))
+        for name, ratio, floor in goals:
+            print(
+                f"goal >= 0.8x raw predict end to end ({name}, default runtime): {ratio:.2f}x "
+                f"-> {'met' if ratio >= 0.8 else 'NOT met'} (read + predict + write in one "
+                f"process, no job: {floor:.2f}x)"
+            )
         del x, frame
         sizes = [int(r) for r in args.memory_rows.split(",") if r] or [args.rows // 4, args.rows]
         versions = []
