@@ -26,6 +26,7 @@ METRIC_COLUMNS = (
     "latency_p50_ms",
     "latency_p90_ms",
     "latency_p99_ms",
+    "rows_per_call",
 )
 
 VARIANT_HELP = (

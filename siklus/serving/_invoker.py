@@ -155,7 +155,7 @@ class MicroBatcher:
     def __init__(
         self,
         max_rows: int,
-        on_batch: Callable[[int], None] | None = None,
+        on_batch: Callable[[int, int], None] | None = None,
         *,
         offload_s: float = 0.001,
     ) -> None:
@@ -165,8 +165,12 @@ class MicroBatcher:
         self._pending: list[tuple[Variant, Part, asyncio.Future[dict[str, list[Any]]]]] = []
         self._scheduled = False
         self._busy: set[str] = set()  # variants with a call running on the thread
-        self._cost: dict[str, float] = {}  # variant -> mean seconds per call (EWMA)
+        # variant -> CPU seconds per call on the thread that ran it (EWMA). Not wall time:
+        # on the predict thread that includes waits for the GIL while the event loop
+        # works, which would keep a cheap model on the thread under load.
+        self._cost: dict[str, float] = {}
         self._executor: ThreadPoolExecutor | None = None
+        self._thread_broken = False  # logged once
         self.calls = 0  # predict calls made (tests, benchmarks)
 
     def submit(self, variant: Variant, part: Part) -> asyncio.Future[dict[str, list[Any]]]:
@@ -197,8 +201,14 @@ class MicroBatcher:
                 for chunk in chunks:
                     self._finish(chunk, self._predict(chunk))
                 continue
+            try:
+                work = loop.run_in_executor(self._thread(), self._predict_all, chunks)
+            except RuntimeError as exc:  # the thread pool broke or was shut down
+                self._thread_failed(exc)
+                for chunk in chunks:
+                    self._finish(chunk, self._predict(chunk))
+                continue
             self._busy.add(name)
-            work = loop.run_in_executor(self._thread(), self._predict_all, chunks)
             work.add_done_callback(functools.partial(self._done, loop, name, chunks))
 
     def _cut(self, items: list[Any]) -> list[list[Any]]:
@@ -236,14 +246,14 @@ class MicroBatcher:
         """One call's outcome: ``(output, seconds)``, or one outcome per request when the
         call failed (each request predicted alone: the one at fault gets its error, the
         others their answers)."""
-        started = time.perf_counter()
+        started = time.thread_time()
         try:
             out = chunk[0][0].predict([part for _, part, _ in chunk])
         except Exception as exc:
             if len(chunk) == 1:
                 return exc
             return [self._predict([item]) for item in chunk]
-        return out, time.perf_counter() - started
+        return out, time.thread_time() - started
 
     def _done(
         self,
@@ -253,15 +263,36 @@ class MicroBatcher:
         work: asyncio.Future[list[Any]],
     ) -> None:
         self._busy.discard(name)
-        if work.cancelled():  # the loop is shutting down
-            return
-        error = work.exception()
-        for chunk, outcome in zip(
-            chunks, [error] * len(chunks) if error else work.result(), strict=True
-        ):
-            self._finish(chunk, outcome)
-        if self._pending:
-            self._schedule(loop)
+        try:
+            if work.cancelled():  # the thread pool was shut down under the call
+                for chunk in chunks:
+                    for _, _, future in chunk:
+                        future.cancel()
+                return
+            error = work.exception()
+            if error is None:
+                outcomes = work.result()
+            elif isinstance(error, Exception):
+                # Not the model's (``_predict`` catches those): the thread pool broke
+                # (its initializer failed). The requests are predicted here instead.
+                self._thread_failed(error)
+                outcomes = [self._predict(chunk) for chunk in chunks]
+            else:  # raised by the model and not an Exception: every request gets it
+                outcomes = [error] * len(chunks)
+            for chunk, outcome in zip(chunks, outcomes, strict=True):
+                self._finish(chunk, outcome)
+        finally:  # requests that came in during the call are never left waiting
+            if self._pending:
+                self._schedule(loop)
+
+    def _thread_failed(self, error: BaseException) -> None:
+        if not self._thread_broken:
+            self._thread_broken = True
+            logger.warning(
+                "The predict thread failed (%s: %s); predicting on the event loop instead.",
+                type(error).__name__,
+                error,
+            )
 
     def _finish(self, chunk: list[tuple[Variant, Part, asyncio.Future[Any]]], outcome: Any) -> None:
         """Hand each request of ``chunk`` its slice of the outcome (event-loop thread)."""
@@ -271,10 +302,11 @@ class MicroBatcher:
             return
         self.calls += 1
         if self.on_batch is not None:
-            self.on_batch(sum(len(part) for _, part, _ in chunk))
-        if isinstance(outcome, BaseException):
-            if not chunk[0][2].done():
-                chunk[0][2].set_exception(outcome)
+            self.on_batch(sum(len(part) for _, part, _ in chunk), chunk[0][0].index)
+        if isinstance(outcome, BaseException):  # every request of the chunk gets it
+            for _, _, future in chunk:
+                if not future.done():
+                    future.set_exception(outcome)
             return
         out, seconds = outcome
         name = chunk[0][0].name

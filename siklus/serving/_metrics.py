@@ -2,9 +2,11 @@
 
 Every ``metrics_interval_s`` the supervisor writes one point per series to the metric
 namespace ``siklus/endpoints`` with dimensions ``{"endpoint", "variant"}``:
-``Invocations``, ``Errors4xx``, ``Errors5xx`` (counts in the interval) and
+``Invocations``, ``Errors4xx``, ``Errors5xx`` (counts in the interval),
 ``LatencyP50``/``LatencyP90``/``LatencyP99`` (milliseconds, over the interval's requests,
-all workers together). :func:`endpoint_metrics` sums the counts over a time range and
+all workers together) and ``PredictCalls``/``PredictedRows`` (the micro-batched predict
+calls and the rows they held: their ratio says how much batching concurrent requests
+gained). :func:`endpoint_metrics` sums the counts over a time range and
 summarises the latency percentiles as the request-weighted mean of the intervals'
 values (exact for one interval; a close summary over several).
 """
@@ -18,7 +20,7 @@ from siklus.serving._config import CONFIG_KIND
 from siklus.store import WorkspaceContext
 
 NAMESPACE = "siklus/endpoints"
-COUNTS = ("Invocations", "Errors4xx", "Errors5xx")
+COUNTS = ("Invocations", "Errors4xx", "Errors5xx", "PredictCalls", "PredictedRows")
 LATENCIES = ("LatencyP50", "LatencyP90", "LatencyP99")
 
 
@@ -29,7 +31,9 @@ def endpoint_metrics(
 
     Returns:
         ``[{"variant", "invocations", "errors_4xx", "errors_5xx", "error_rate",
-        "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "intervals"}]`` by variant.
+        "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "intervals",
+        "predict_calls", "rows_per_call"}]`` by variant. The shadow variant predicts each
+        copy alone, outside the micro-batcher: it counts no predict calls.
     """
     start = time.time() - since_seconds if since_seconds is not None else None
     variants = sorted(
@@ -65,6 +69,11 @@ def endpoint_metrics(
             "errors_5xx": int(sum(v for _, v in counts["Errors5xx"])),
             "intervals": len(counts["Invocations"]),
         }
+        calls = sum(v for _, v in counts["PredictCalls"])
+        row["predict_calls"] = int(calls)
+        row["rows_per_call"] = (
+            round(sum(v for _, v in counts["PredictedRows"]) / calls, 2) if calls else None
+        )
         errors = row["errors_4xx"] + row["errors_5xx"]
         row["error_rate"] = round(errors / invocations, 4) if invocations else None
         for metric in LATENCIES:

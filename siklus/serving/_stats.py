@@ -28,11 +28,13 @@ GROWTH = 1.07
 FIRST_US = 10.0
 
 # Slot header fields.
-PID, GENERATION, READY, DRAIN, IN_FLIGHT, BATCHES, BATCH_ROWS = range(7)
+PID, GENERATION, READY, DRAIN, IN_FLIGHT = range(5)
 HEADER = 8
-# Per-variant fields, then the histogram.
-INVOCATIONS, ERRORS_4XX, ERRORS_5XX = range(3)
-VARIANT_FIELDS = 3 + BUCKETS
+# Per-variant fields, then the histogram (from HISTOGRAM on). PREDICT_CALLS and
+# PREDICT_ROWS count the micro-batched predict calls and the rows they held.
+INVOCATIONS, ERRORS_4XX, ERRORS_5XX, PREDICT_CALLS, PREDICT_ROWS = range(5)
+HISTOGRAM = 5
+VARIANT_FIELDS = HISTOGRAM + BUCKETS
 WIDTH = HEADER + MAX_VARIANTS * VARIANT_FIELDS
 
 _LOG_GROWTH = math.log(GROWTH)
@@ -116,11 +118,13 @@ class SlotWriter:
             row[base + ERRORS_5XX] += 1
         elif status >= 400:
             row[base + ERRORS_4XX] += 1
-        row[base + 3 + bucket_of(seconds)] += 1
+        row[base + HISTOGRAM + bucket_of(seconds)] += 1
 
-    def batch(self, rows: int) -> None:
-        self.row[BATCHES] += 1
-        self.row[BATCH_ROWS] += rows
+    def batch(self, rows: int, variant: int) -> None:
+        """Count one predict call of variant ``variant`` over ``rows`` rows."""
+        base = HEADER + variant * VARIANT_FIELDS
+        self.row[base + PREDICT_CALLS] += 1
+        self.row[base + PREDICT_ROWS] += rows
 
     @property
     def draining(self) -> bool:
@@ -135,17 +139,18 @@ class SlotWriter:
 
 
 __all__ = [
-    "BATCHES",
-    "BATCH_ROWS",
     "DRAIN",
     "ERRORS_4XX",
     "ERRORS_5XX",
     "GENERATION",
+    "HISTOGRAM",
     "INVOCATIONS",
     "IN_FLIGHT",
     "MAX_SLOTS",
     "MAX_VARIANTS",
     "PID",
+    "PREDICT_CALLS",
+    "PREDICT_ROWS",
     "READY",
     "SharedStats",
     "SlotWriter",

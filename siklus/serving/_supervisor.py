@@ -60,13 +60,17 @@ class _Totals:
         self.invocations = 0
         self.errors_4xx = 0
         self.errors_5xx = 0
+        self.predict_calls = 0
+        self.predict_rows = 0
         self.histogram = np.zeros(st.BUCKETS, dtype=np.int64)
 
     def add(self, block: np.ndarray) -> None:
         self.invocations += int(block[st.INVOCATIONS])
         self.errors_4xx += int(block[st.ERRORS_4XX])
         self.errors_5xx += int(block[st.ERRORS_5XX])
-        self.histogram += block[3:]
+        self.predict_calls += int(block[st.PREDICT_CALLS])
+        self.predict_rows += int(block[st.PREDICT_ROWS])
+        self.histogram += block[st.HISTOGRAM :]
 
 
 class Supervisor:
@@ -339,7 +343,7 @@ class Supervisor:
         self._baseline[slot] = current
         for index, name in enumerate(gen.names):
             block = st.variant_block(delta, index)
-            if block[st.INVOCATIONS] or block[st.ERRORS_4XX] or block[st.ERRORS_5XX]:
+            if block[: st.HISTOGRAM].any():
                 self._totals.setdefault(name, _Totals()).add(block)
 
     def _flush_metrics(self, force: bool = False) -> None:
@@ -360,6 +364,9 @@ class Supervisor:
                 "Invocations": totals.invocations,
                 "Errors4xx": totals.errors_4xx,
                 "Errors5xx": totals.errors_5xx,
+                # Micro-batching at work: rows per call is PredictedRows / PredictCalls.
+                "PredictCalls": totals.predict_calls or None,
+                "PredictedRows": totals.predict_rows or None,
             }
             p50, p90, p99 = st.percentiles(totals.histogram, (50, 90, 99))
             values.update(LatencyP50=p50, LatencyP90=p90, LatencyP99=p99)

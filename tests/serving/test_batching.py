@@ -126,7 +126,7 @@ def test_general_path_converts_or_refuses(value, message, bc_xy, helpers) -> Non
 
 
 def _slow(final, seconds: float, seen: list | None = None):
-    """``final.predict_proba`` taking at least ``seconds`` (a dear model), recording the
+    """``final.predict_proba`` spending ``seconds`` of CPU first (a dear model), recording the
     thread and scikit-learn's ``assume_finite`` of each call in ``seen``."""
     import sklearn
 
@@ -137,7 +137,9 @@ def _slow(final, seconds: float, seen: list | None = None):
             seen.append((threading.current_thread().name, sklearn.get_config()["assume_finite"]))
         if (np.asarray(data)[:, 0] > 1000).any():  # a row the model itself cannot predict
             raise ValueError("the model cannot predict a scaled mean radius over 1000")
-        time.sleep(seconds)
+        end = time.thread_time() + seconds  # CPU, as a dear model spends it
+        while time.thread_time() < end:
+            pass
         return real(data)
 
     return predict_proba
@@ -194,3 +196,104 @@ def test_a_failing_row_on_the_predict_thread_fails_alone(
     assert [status for status, _ in answers] == [200, 200, 200, 500, 200, 200]
     assert "mean radius over 1000" in answers[3][1]["error"]["message"]
     assert answers[5][1]["predictions"] == bc_pipeline.predict(features.iloc[[5]]).tolist()
+
+
+class _Fatal(BaseException):
+    """What ``except Exception`` does not catch (raised by a model on the predict thread)."""
+
+
+class _Doubler:
+    """A variant-like object: doubles each row's first value; ``fatal`` makes it raise."""
+
+    def __init__(self, fatal: bool = False) -> None:
+        self.name = "v"
+        self.fatal = fatal
+        self.threads: list[str] = []
+
+    def predict(self, parts) -> dict[str, list]:
+        self.threads.append(threading.current_thread().name)
+        if self.fatal:
+            raise _Fatal("the model gave up")
+        return {"predictions": [row[0] * 2 for part in parts for row in part.rows]}
+
+
+async def _settle(futures: list, seconds: float = 5.0) -> list:
+    """Every future's outcome; a TimeoutError here is a request that would hang forever."""
+    return await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), seconds)
+
+
+def test_a_call_that_fails_as_a_whole_on_the_thread_fails_every_request() -> None:
+    """Not only the first request of the call: none may be left waiting forever."""
+    from siklus.serving import MicroBatcher
+
+    batcher = MicroBatcher(512, offload_s=0.0)  # every call goes to the thread
+    variant = _Doubler(fatal=True)
+
+    async def scenario() -> list:
+        futures = [batcher.submit(variant, Part(rows=[[float(i)]])) for i in range(3)]
+        return await _settle(futures)
+
+    outcomes = asyncio.run(scenario())
+    assert [type(o) for o in outcomes] == [_Fatal, _Fatal, _Fatal]
+    assert variant.threads and variant.threads[0].startswith("siklus-predict")
+
+
+def test_a_predict_thread_that_cannot_start_leaves_no_request_waiting() -> None:
+    """A broken thread pool (its initializer failed) is not the requests' fault: they
+    are predicted on the event loop instead, now and afterwards."""
+    import sklearn
+
+    from siklus.serving import MicroBatcher
+
+    batcher = MicroBatcher(512, offload_s=0.0)
+    variant = _Doubler()
+    real = sklearn.set_config
+
+    def set_config(**kwargs):
+        if threading.current_thread().name.startswith("siklus-predict"):
+            raise RuntimeError("cannot set scikit-learn's config on this thread")
+        return real(**kwargs)
+
+    async def scenario() -> tuple[list, list]:
+        first = await _settle([batcher.submit(variant, Part(rows=[[float(i)]])) for i in range(3)])
+        later = await _settle([batcher.submit(variant, Part(rows=[[10.0 + i]])) for i in range(2)])
+        return first, later
+
+    with mock.patch.object(sklearn, "set_config", side_effect=set_config):
+        first, later = asyncio.run(scenario())
+    assert first == [{"predictions": [0.0]}, {"predictions": [2.0]}, {"predictions": [4.0]}]
+    assert later == [{"predictions": [20.0]}, {"predictions": [22.0]}]
+    assert variant.threads == ["MainThread", "MainThread"]  # each batch once, on the loop
+
+
+def test_a_call_cancelled_before_it_ran_cancels_its_requests() -> None:
+    """A call still queued when the predict thread's pool is shut down is cancelled: its
+    requests are cancelled too (rather than left waiting), and later ones still run."""
+    from siklus.serving import MicroBatcher
+
+    batcher = MicroBatcher(512, offload_s=0.0)
+    started = threading.Event()
+    release = threading.Event()
+
+    class _Slow(_Doubler):
+        def predict(self, parts):
+            started.set()
+            release.wait(5)
+            return super().predict(parts)
+
+    first, second = _Slow(), _Doubler()
+    second.name = "w"
+
+    async def scenario() -> tuple[list, list]:
+        running = batcher.submit(first, Part(rows=[[1.0]]))
+        queued = [batcher.submit(second, Part(rows=[[float(i)]])) for i in range(2)]
+        await asyncio.sleep(0)  # the flush: both calls go to the one predict thread
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+        assert batcher._executor is not None
+        batcher._executor.shutdown(wait=False, cancel_futures=True)
+        release.set()
+        return await _settle([running]), await _settle(queued)
+
+    done, cancelled = asyncio.run(scenario())
+    assert done == [{"predictions": [2.0]}]
+    assert all(isinstance(o, asyncio.CancelledError) for o in cancelled)

@@ -181,3 +181,26 @@ def test_a_transform_record_keeps_that_auto_was_asked_for(
     assert not engine_plan(ctx, base, folder).native_fallback  # records from before
     plan = engine_plan(ctx, base, folder)
     assert (plan.onnx_export, plan.onnx_path) == (export, "m.onnx")  # resolved for the workers
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_batch_onnx_refuses_an_infinite_number_as_native_does(
+    ctx: WorkspaceContext, bc, fallback: bool
+) -> None:
+    """scikit-learn refuses infinities (and an endpoint does, for either runtime); the
+    ONNX graph would answer them. A batch row holding one fails (or is skipped) alike."""
+    import pyarrow as pa
+
+    features, target = bc
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    package, model_id = _register(ctx, pipeline, features, target, "lr")
+    rows = features.iloc[:40].reset_index(drop=True)
+    rows.iloc[7, 3] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        pipeline.predict(rows)  # the reference: native refuses the row
+    plan = _plan(ctx, package, model_id, fallback=fallback)
+    for folder in (plan.parts_dir, plan.skipped_dir):
+        Path(folder).mkdir(parents=True)
+    predictor = ChunkPredictor(plan)
+    with pytest.raises(InvalidInput, match=r"input row 7 .*infinite number"):
+        predictor.run(0, pa.Table.from_pandas(rows, preserve_index=False))

@@ -212,6 +212,10 @@ def test_metrics_count_requests_and_errors_per_variant(live: Live) -> None:
     assert green["role"] == "production" and rows["shadow"]["role"] == "shadow"
     assert 0 < green["latency_p50_ms"] <= green["latency_p90_ms"] <= green["latency_p99_ms"]
     assert rows["shadow"]["invocations"] >= 7
+    # One request at a time: seven predict calls of one row (the bad body never got to
+    # one); the shadow predicts outside the micro-batcher.
+    assert green["predict_calls"] - old.get("predict_calls", 0) == 7
+    assert green["rows_per_call"] >= 1.0 and rows["shadow"]["predict_calls"] == 0
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:

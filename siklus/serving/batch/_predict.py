@@ -112,6 +112,17 @@ def peak_rss_bytes() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
+def _infinite_column(data: pd.DataFrame, signature: list[dict[str, Any]]) -> str | None:
+    """The first number column of ``data`` holding an infinity, or None."""
+    for column in signature:
+        if column["type"] not in ("integer", "number"):
+            continue
+        values = data[column["name"]]
+        if values.dtype.kind == "f" and np.isinf(values.to_numpy()).any():
+            return str(column["name"])
+    return None
+
+
 def _predicts_by_argmax(estimator: Any) -> bool:
     """True when ``predict`` is by definition ``classes_[argmax(predict_proba)]``.
 
@@ -218,6 +229,12 @@ class ChunkPredictor:
         if self.onnx is not None:
             from siklus.registry import onnx_arrays, unverified_missing
 
+            infinite = _infinite_column(data, self.onnx.signature)
+            if infinite is not None:  # scikit-learn refuses these; the graph would answer
+                raise InvalidInput(
+                    f"Column {infinite!r} holds an infinite number; send finite numbers "
+                    "(or a missing value where the column allows one)."
+                )
             reason = unverified_missing(self.onnx.export, self.onnx.signature, data)
             if reason is not None:
                 if not self.plan.native_fallback:
