@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from siklus.exceptions import InvalidInput, InvalidParameter, InvalidState
+from siklus.exceptions import InvalidInput, InvalidParameter, InvalidState, NotFound
 from siklus.serving.batch._manifest import DoneChunk, Manifest, locked, read_manifest, work_dir
 from siklus.serving.batch._predict import (
     ChunkPlan,
@@ -96,7 +96,15 @@ def needed_columns(source: InputSource, record: dict[str, Any], manifest: dict) 
 def _source_for_run(ctx: WorkspaceContext, source: InputSource) -> InputSource:
     if source.kind == "dataset":
         version = ctx.store.get_dataset_version_by_id(str(source.dataset_version_id))
-        return replace(source, files=(str(ctx.artifacts.local_path(version.sha256)),))
+        try:
+            path = ctx.artifacts.local_path(version.sha256)  # the hash is checked here
+        except NotFound:
+            raise NotFound(
+                f"The data of dataset {version.ref} (artifact sha256:{version.sha256}) is no "
+                f"longer in the artifact store at {ctx.artifacts.url}: it was deleted after "
+                "the transform was created, or SIKLUS_ARTIFACT_ROOT points elsewhere."
+            ) from None
+        return replace(source, files=(str(path),))
     check_unchanged(source)
     return source
 
@@ -225,6 +233,7 @@ class _Pool:
         self.size = workers - 1
         self.executor: ProcessPoolExecutor | None = None
         self.ready_checks: list[Future[tuple[int, int]]] = []
+        self.warned = False
 
     def __enter__(self) -> _Pool:
         if self.size > 0:
@@ -236,7 +245,20 @@ class _Pool:
         return self
 
     def ready(self) -> int:
-        return sum(1 for check in self.ready_checks if check.done())
+        """Workers that finished starting (a failed start is not ready)."""
+        return sum(1 for check in self.ready_checks if _succeeded(check))
+
+    def warn_failed_start(self, log: logging.Logger) -> None:
+        """Say once that the workers failed to start: the job process goes on alone."""
+        if self.warned or not self.ready_checks:
+            return
+        failed = [c for c in self.ready_checks if c.done() and not _succeeded(c)]
+        if len(failed) == len(self.ready_checks):
+            self.warned = True
+            log.warning(
+                "The worker processes failed to start (their error is above in this log); "
+                "the job process predicts every chunk alone."
+            )
 
     def shutdown(self, progress: _Progress | None = None) -> None:
         """Wait for the workers to exit (a worker is counted in the job's metered CPU
@@ -245,12 +267,16 @@ class _Pool:
             return
         self.executor.shutdown(wait=True, cancel_futures=True)
         for check in self.ready_checks:
-            if progress and check.done() and not check.cancelled() and not check.exception():
+            if progress and _succeeded(check):
                 pid, peak = check.result()
                 progress.worker_peaks[pid] = max(progress.worker_peaks.get(pid, 0), peak)
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
+
+
+def _succeeded(future: Future[Any]) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
 
 
 def _run_chunks(
@@ -291,6 +317,7 @@ def _run_chunks(
                 _drain(in_flight, manifest, progress)
                 return last, True
             _collect({f for f in in_flight if f.done()}, in_flight, manifest, progress)
+            pool.warn_failed_start(progress.log)
             if len(in_flight) < 2 * pool.ready():
                 path = write_chunk(handover, index, table)
                 in_flight[pool.executor.submit(run_chunk, index, path)] = index

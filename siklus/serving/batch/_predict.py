@@ -456,7 +456,9 @@ def write_chunk(folder: str | Path, index: int, table: pa.Table) -> str:
     written, however the table was sliced. The worker deletes the file once the part is
     written; leftovers of a killed attempt are cleared by the next (:func:`clear_chunks`).
     """
-    path = Path(folder) / f"chunk-{index:06d}.arrow"
+    # The job's pid in the name: a worker orphaned by a killed attempt can only ever
+    # delete its own attempt's file, never the same chunk handed over by the next one.
+    path = Path(folder) / f"chunk-{os.getpid()}-{index:06d}.arrow"
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     return str(path)

@@ -9,6 +9,7 @@ the store is refused by name before any job.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 
 import numpy as np
@@ -96,3 +97,45 @@ def test_a_remote_artifact_root_with_a_pool_worker(
     ctx.artifacts.fs.rm(ctx.artifacts._path(version.sha256))
     with pytest.raises(NotFound, match=r"data of dataset in:1 .* not in the artifact store"):
         resolve_input(ctx, "in:1")
+    # ... and by name at run time, for a transform created before the data went.
+    record = _record(package, source, "bt-gone", "onnx")
+    with pytest.raises(NotFound, match=r"data of dataset in:1 .* no longer in the artifact"):
+        execute(ctx, record, job_id="job-gone", log=log)
+    assert list((work_dir(ctx, record["id"]) / "chunks").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_workers_that_fail_to_start_leave_the_job_process_to_finish_alone(
+    tmp_path, monkeypatch, lr_pipeline: Pipeline, bc_training, caplog
+) -> None:
+    """A pool worker whose initializer fails (here: its model file is gone) never gets a
+    chunk; the job process predicts them all and says so in the log."""
+    from dataclasses import replace
+
+    from siklus.serving.batch._engine import _plan, _Pool, _Progress, _run_chunks
+    from siklus.serving.batch._manifest import Manifest
+
+    for name in _ISOLATE:
+        monkeypatch.delenv(name, raising=False)
+    ctx = WorkspaceContext.open(tmp_path / "ws")
+    package = register(ctx, lr_pipeline, bc_training[0], "bc")
+    frame = replicated(900, seed=3)
+    source = resolve_input(ctx, store_frame(ctx, frame, "in"))
+    record = _record(package, source, "bt-start", "native")
+    folder = work_dir(ctx, record["id"])
+    plan = _plan(ctx, record, folder)
+    source = replace(source, files=(str(ctx.artifacts.local_path(
+        ctx.store.get_dataset_version_by_id(str(source.dataset_version_id)).sha256)),))  # fmt: skip
+    broken = replace(plan, model_path=str(tmp_path / "gone.skops"))
+    progress = _Progress({}, source.total_rows, logging.getLogger("bt-start"))
+    manifest = Manifest(folder)
+    try:
+        with caplog.at_level(logging.WARNING, logger="bt-start"), _Pool(broken, 2) as pool:
+            pool.ready_checks[0].exception(timeout=60)  # wait until the worker gave up
+            last, stopped = _run_chunks(source, plan, ["id", *frame.columns[1:]], pool,
+                                        manifest, progress, lambda: False)  # fmt: skip
+    finally:
+        manifest.close()
+    assert (last, stopped, progress.computed_chunks) == (5, False, 6)
+    assert set(progress.worker_peaks) == {os.getpid()}  # every chunk predicted here
+    assert "failed to start" in caplog.text
