@@ -8,8 +8,8 @@ half a result.
 
 Payloads by reference (``input_location``) are read where they are: a path (absolute or
 relative to the workspace folder) or an fsspec URL (``s3://…``, ``file://…``). A large
-CSV is predicted in chunks of :data:`CHUNK_ROWS` rows, so memory is bounded by the chunk,
-not the file.
+CSV is predicted in chunks of :data:`CHUNK_ROWS` rows and its result written chunk by
+chunk (:class:`ResultWriter`), so memory is bounded by the chunk, not the file.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -129,13 +130,30 @@ def _open(location: str) -> Iterator[Any]:
             yield handle
 
 
+class NotPlainNumbers(Exception):
+    """A number column of a CSV read with ``typed=True`` holds something else: read the
+    file again with ``typed=False``, where :func:`siklus.training.conform` names it."""
+
+
 def read_frames(
-    location: str, content_type: str, signature: Sequence[Mapping[str, Any]]
+    location: str,
+    content_type: str,
+    signature: Sequence[Mapping[str, Any]],
+    *,
+    typed: bool = False,
 ) -> Iterator[pd.DataFrame]:
     """The payload at ``location`` as DataFrames (one for JSON, chunks for CSV).
 
+    Args:
+        typed: Parse the CSV's integer and number columns as floats straight away (the
+            C parser, about three times faster than text that ``conform`` converts
+            value by value). A value that is not a plain number raises
+            :class:`NotPlainNumbers`: the caller starts again untyped, so that what is
+            accepted and what the message says stay exactly ``conform``'s.
+
     Raises:
         InvalidInput / UnsupportedMediaType: As :func:`siklus.serving.parse_payload`.
+        NotPlainNumbers: See ``typed``.
     """
     media = content_type.split(";", 1)[0].strip().lower()
     if media not in ("text/csv", "application/csv"):
@@ -146,6 +164,10 @@ def read_frames(
     with _open(location) as handle:
         first = handle.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
     header = _is_header(first.split(","), names)
+    numbers = [str(c["name"]) for c in signature if c.get("type") in ("integer", "number")]
+    if typed and numbers:
+        yield from _typed_csv_chunks(location, header, names, set(numbers))
+        return
     options: dict[str, Any] = {
         "dtype": str,
         "keep_default_na": False,
@@ -169,6 +191,59 @@ def read_frames(
         raise InvalidInput(f"The CSV at {location!r} holds zero data rows.")
 
 
+def _typed_csv_chunks(
+    location: str, header: bool, names: list[str], numbers: set[str]
+) -> Iterator[pd.DataFrame]:
+    """The CSV in chunks of :data:`CHUNK_ROWS` rows, number columns parsed as float64 by
+    Arrow's CSV reader (multithreaded), every other column as text, empty cells missing.
+
+    Arrow accepts as a number exactly what ``conform`` would (``inf`` and ``nan`` too) but
+    for booleans and a few spellings it refuses; anything it refuses, and any file it
+    cannot parse, raises :class:`NotPlainNumbers`, and the caller reads the file the
+    general way.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    read = pacsv.ReadOptions(block_size=4 << 20, column_names=None if header else names)
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    types = {name: pa.float64() if name in numbers else pa.string() for name in names}
+    convert = pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True)
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    any_rows = False
+    try:
+        with _open(location) as handle:
+            reader = pacsv.open_csv(
+                handle, read_options=read, parse_options=parse, convert_options=convert
+            )
+            for batch in reader:
+                pending.append(batch)
+                held += batch.num_rows
+                any_rows = any_rows or batch.num_rows > 0
+                while held >= CHUNK_ROWS:
+                    table = pa.Table.from_batches(pending)
+                    yield _frame(table.slice(0, CHUNK_ROWS), numbers)
+                    rest = table.slice(CHUNK_ROWS)
+                    pending, held = rest.to_batches(), rest.num_rows
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise NotPlainNumbers(str(exc)) from None
+    if held:
+        yield _frame(pa.Table.from_batches(pending), numbers)
+    elif not any_rows:
+        raise InvalidInput(f"The CSV at {location!r} holds zero data rows.")
+
+
+def _frame(table: Any, numbers: set[str]) -> pd.DataFrame:
+    """A chunk as pandas: number columns float64, text columns object with None missing
+    (as the general path and a JSON payload give them)."""
+    frame = table.to_pandas()
+    text = [c for c in frame.columns if c not in numbers]
+    if text:
+        frame[text] = frame[text].astype(object).where(frame[text].notna(), None)
+    return frame
+
+
 def _is_header(fields: list[str], names: list[str]) -> bool:
     """As :func:`siklus.serving.parse_payload`: mostly model column names → a header."""
     fields = [field.strip().strip('"') for field in fields]
@@ -177,16 +252,87 @@ def _is_header(fields: list[str], names: list[str]) -> bool:
     return hits > 0 and hits * 2 >= len(fields)
 
 
-def write_result(path: Path, answer: Mapping[str, Any]) -> None:
-    write_atomic(path, json.dumps(answer).encode())
+class ResultWriter:
+    """Writes a result file chunk by chunk, so memory holds one chunk's answers, never the
+    whole payload's (a referenced file of hundreds of MB has millions of rows).
+
+    The file is the JSON object ``{"predictions": [...], "probabilities": [...],
+    "classes": [...], "model_id": ..., "inference_id": ...}``, as
+    ``json.dumps`` of the whole answer would give. Predictions go straight into a
+    temporary file beside ``path``, probabilities into a second one that is appended at
+    the end; :meth:`commit` fsyncs and renames it into place, :meth:`discard` removes
+    both. Use as a context manager: leaving it without :meth:`commit` discards.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._main = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in commit/discard
+            "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False,
+            encoding="utf-8",
+        )  # fmt: skip
+        self._proba = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            "w", dir=path.parent, prefix=f".{path.name}.", suffix=".proba.tmp", delete=False,
+            encoding="utf-8",
+        )  # fmt: skip
+        self._main.write('{"predictions": [')
+        self._rows = 0
+        self._classes: list[Any] | None = None
+        self._done = False
+
+    def add(self, part: Mapping[str, Any]) -> None:
+        """Append one chunk's ``predictions`` (and ``probabilities``, ``classes``)."""
+        for handle, values in ((self._main, part["predictions"]),
+                               (self._proba, part.get("probabilities"))):  # fmt: skip
+            if values:
+                handle.write((", " if self._rows else "") + json.dumps(values)[1:-1])
+        if "probabilities" in part:
+            self._classes = list(part["classes"])
+        self._rows += len(part["predictions"])
+
+    def commit(self, **extra: Any) -> None:
+        """Finish the object with ``classes`` and ``extra`` keys; rename it into place."""
+        main = self._main
+        main.write("]")
+        if self._classes is not None:
+            main.write(', "probabilities": [')
+            self._proba.close()
+            with open(self._proba.name, encoding="utf-8") as side:
+                shutil.copyfileobj(side, main)
+            main.write("]")
+            extra = {"classes": self._classes, **extra}
+        for key, value in extra.items():
+            main.write(f", {json.dumps(key)}: {json.dumps(value)}")
+        main.write("}")
+        main.flush()
+        os.fsync(main.fileno())
+        main.close()
+        os.replace(main.name, self.path)
+        self._done = True
+        self.discard()
+
+    def discard(self) -> None:
+        for handle in (self._main, self._proba):
+            handle.close()
+            if not (self._done and handle is self._main):
+                with contextlib.suppress(OSError):
+                    os.unlink(handle.name)
+
+    def __enter__(self) -> ResultWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._done:
+            self.discard()
 
 
 __all__ = [
     "CHUNK_ROWS",
+    "NotPlainNumbers",
+    "ResultWriter",
     "content_type_for",
     "endpoint_dir",
     "read_frames",
     "resolve_location",
     "write_atomic",
-    "write_result",
 ]

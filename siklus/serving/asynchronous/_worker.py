@@ -26,7 +26,7 @@ from typing import Any
 
 from siklus.exceptions import SiklusError
 from siklus.jobs import process_alive
-from siklus.serving.asynchronous._io import read_frames, write_result
+from siklus.serving.asynchronous._io import NotPlainNumbers, ResultWriter, read_frames
 from siklus.serving.asynchronous._queue import InferenceMessage, InferenceQueue, open_queue
 from siklus.serving.asynchronous._webhook import notify
 from siklus.store import Model, WorkspaceContext
@@ -63,25 +63,33 @@ class _Heartbeat:
 def predict_message(loaded: LoadedModel, message: InferenceMessage) -> dict[str, Any]:
     """Read the message's payload, predict it (chunk by chunk) and write the result file.
 
+    A CSV's number columns are first parsed as numbers by the CSV reader itself; if one
+    holds anything else, the payload is read again as text for ``conform`` to judge (and
+    name) it, so the outcome is the same either way. The result is streamed to disk, so
+    memory holds one chunk's answers whatever the payload's size.
+
     Returns:
         What the queue records on completion: the number of rows predicted.
 
     Raises:
         InvalidInput: The payload cannot be parsed or does not fit the model's signature.
     """
+    try:
+        return _predict_payload(loaded, message, typed=True)
+    except NotPlainNumbers:
+        return _predict_payload(loaded, message, typed=False)
+
+
+def _predict_payload(loaded: LoadedModel, message: InferenceMessage, *, typed: bool) -> dict:
     body = message.body
-    answer: dict[str, Any] = {"predictions": []}
     rows = 0
-    for frame in read_frames(body["input_location"], body["content_type"], loaded.signature):
-        part = loaded.predict(frame)
-        answer["predictions"].extend(part["predictions"])
-        if "probabilities" in part:
-            answer.setdefault("probabilities", []).extend(part["probabilities"])
-            answer["classes"] = part["classes"]
-        rows += len(frame)
-    answer["model_id"] = loaded.model_id
-    answer["inference_id"] = message.id
-    write_result(Path(body["output_location"]), answer)
+    with ResultWriter(Path(body["output_location"])) as result:
+        for frame in read_frames(
+            body["input_location"], body["content_type"], loaded.signature, typed=typed
+        ):
+            result.add(loaded.predict(frame))
+            rows += len(frame)
+        result.commit(model_id=loaded.model_id, inference_id=message.id)
     return {"rows": rows}
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from siklus.exceptions import InvalidInput
 from siklus.serving.asynchronous import InferenceMessage, InferenceStatus, _io, open_queue
+from siklus.serving.asynchronous._io import NotPlainNumbers
 from siklus.serving.asynchronous._worker import predict_message, serve
 from siklus.training import LoadedModel, infer_signature
 
@@ -110,3 +111,81 @@ def test_a_worker_whose_front_is_gone_takes_no_more_work_and_exits(
     assert queue.get("i1").status == InferenceStatus.QUEUED
     assert not (tmp_path / "out.json").exists()
     queue.close()
+
+
+def _csv_chunks(path: Path, signature: list, typed: bool) -> list:
+    return list(_io.read_frames(str(path), "text/csv", signature, typed=typed))
+
+
+def test_typed_csv_reading_gives_what_the_general_path_gives(
+    bc_xy, bc_pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Number columns parsed by Arrow, a text column with gaps, numbers with gaps: after
+    ``conform`` the chunks are the general path's, and so are the answers."""
+    import pandas as pd
+
+    from siklus.training import conform
+
+    features, _ = bc_xy
+    signature = infer_signature(features)
+    monkeypatch.setattr(_io, "CHUNK_ROWS", 100)  # 569 rows → 6 chunks
+    path = tmp_path / "mixed.csv"
+    features.to_csv(path, index=False)
+    typed, general = _csv_chunks(path, signature, True), _csv_chunks(path, signature, False)
+    assert [len(c) for c in typed] == [len(c) for c in general] == [100] * 5 + [69]
+    for fast, slow in zip(typed, general, strict=True):
+        pd.testing.assert_frame_equal(
+            conform(fast.reset_index(drop=True), signature),
+            conform(slow.reset_index(drop=True), signature),
+        )
+    loaded = LoadedModel("m", bc_pipeline, {"input_signature": signature, "classes": [0, 1]})
+    out = tmp_path / "r.json"
+    assert predict_message(loaded, _message(str(path), "text/csv", out)) == {"rows": 569}
+    result = json.loads(out.read_text())
+    assert result["predictions"] == bc_pipeline.predict(features).tolist()
+    assert result["probabilities"] == bc_pipeline.predict_proba(features).tolist()
+    assert (result["classes"], result["model_id"], result["inference_id"]) == ([0, 1], "m", "i1")
+
+
+@pytest.mark.parametrize("value", ["True", "false", "0x10"])
+def test_a_value_arrow_refuses_is_judged_by_conform(
+    model: Any, loaded: LoadedModel, tmp_path: Path, value: str
+) -> None:
+    """Arrow refuses booleans in a number column (pandas' CSV parser would read True as
+    1.0); the file is read again the general way, and ``conform`` refuses them."""
+    rows = model.features.iloc[:300].astype(object)
+    rows.iloc[250, 1] = value
+    path = tmp_path / "bad.csv"
+    rows.to_csv(path, index=False)
+    with pytest.raises(NotPlainNumbers):
+        _csv_chunks(path, loaded.signature, True)
+    out = tmp_path / "results" / "o.json"
+    with pytest.raises(InvalidInput, match=r"mean texture.* must be a number"):
+        predict_message(loaded, _message(str(path), "text/csv", out))
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []  # nothing left
+
+
+def test_the_result_is_streamed_as_json_dumps_would_write_it(tmp_path: Path) -> None:
+    classes = ["a", "b"]
+    parts = [
+        {"predictions": ["a", "b"], "probabilities": [[0.1, 0.9], [0.8, 0.2]], "classes": classes},
+        {"predictions": ["b"], "probabilities": [[0.3, 0.7]], "classes": classes},
+    ]
+    path = tmp_path / "r.json"
+    with _io.ResultWriter(path) as writer:
+        for part in parts:
+            writer.add(part)
+        writer.commit(model_id="m", inference_id="i")
+    whole = {"predictions": ["a", "b", "b"], "probabilities": [[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]],
+             "classes": ["a", "b"], "model_id": "m", "inference_id": "i"}  # fmt: skip
+    assert path.read_text() == json.dumps(whole)
+    with _io.ResultWriter(tmp_path / "reg.json") as writer:  # a regressor: no probabilities
+        writer.add({"predictions": [1.5, 2.5]})
+        writer.commit(model_id="m")
+    assert json.loads((tmp_path / "reg.json").read_text()) == {
+        "predictions": [1.5, 2.5], "model_id": "m"
+    }  # fmt: skip
+    with pytest.raises(RuntimeError), _io.ResultWriter(tmp_path / "x.json") as writer:
+        writer.add(parts[0])
+        raise RuntimeError("the payload failed half-way")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "reg.json"]
