@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "Invoker": "siklus.serving._invoker",
     "MicroBatcher": "siklus.serving._invoker",
     "OnnxModel": "siklus.serving._onnx",
+    "PARQUET_TYPES": "siklus.serving._payload",
     "TooManyRequests": "siklus.serving.serverless",
     "UnsupportedMediaType": "siklus.serving._errors",
     "Variant": "siklus.serving._invoker",

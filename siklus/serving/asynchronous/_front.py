@@ -169,7 +169,7 @@ def create_app(
             # Checkable now: syntax, columns and types. The worker repeats it on the file.
             conform(parse_payload(body, content_type, signature), signature)
             kind = content_type or "application/json"
-            suffix = ".csv" if "csv" in kind else ".json"
+            suffix = ".csv" if "csv" in kind else ".parquet" if "parquet" in kind else ".json"
             path = inputs / f"{inference_id}{suffix}"
             write_atomic(path, body)
             location = str(path)

@@ -26,12 +26,17 @@ from typing import Any
 import pandas as pd
 
 from siklus.exceptions import InvalidInput
-from siklus.serving import UnsupportedMediaType, parse_payload
+from siklus.serving import PARQUET_TYPES, UnsupportedMediaType, parse_payload
 from siklus.store import WorkspaceContext
 
 #: Rows per predict call when a referenced CSV is streamed.
 CHUNK_ROWS = 50_000
-_BY_SUFFIX = {".csv": "text/csv", ".json": "application/json"}
+_BY_SUFFIX = {
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".parquet": "application/x-parquet",
+    ".pq": "application/x-parquet",
+}
 
 
 def endpoint_dir(ctx: WorkspaceContext, name: str, uid: str) -> Path:
@@ -108,13 +113,20 @@ def content_type_for(location: str, given: Any) -> str:
     if given is not None:
         if not isinstance(given, str):
             raise InvalidInput('"content_type" must be a string such as "text/csv".')
+        media = given.split(";", 1)[0].strip().lower()
+        if media not in {*_BY_SUFFIX.values(), "application/csv", "text/json", *PARQUET_TYPES}:
+            raise UnsupportedMediaType(
+                f"content_type {given!r} of input_location {location!r} is not one a worker "
+                'reads; use "text/csv", "application/json" or "application/x-parquet".'
+            )
         return given
     suffix = Path(location.split("?", 1)[0]).suffix.lower()
     if suffix in _BY_SUFFIX:
         return _BY_SUFFIX[suffix]
     raise UnsupportedMediaType(
         f"Cannot tell the format of input_location {location!r} from its suffix; name it "
-        '.csv or .json, or add "content_type": "text/csv" (or "application/json").'
+        '.csv, .json or .parquet, or add "content_type": "text/csv" (or '
+        '"application/json", "application/x-parquet").'
     )
 
 
@@ -156,6 +168,9 @@ def read_frames(
         NotPlainNumbers: See ``typed``.
     """
     media = content_type.split(";", 1)[0].strip().lower()
+    if media in PARQUET_TYPES:
+        yield from _parquet_chunks(location)
+        return
     if media not in ("text/csv", "application/csv"):
         with _open(location) as handle:
             yield parse_payload(handle.read(), content_type, signature)
@@ -189,6 +204,28 @@ def read_frames(
         raise InvalidInput(f"The CSV at {location!r} is malformed: {exc}") from None
     if not any_rows:
         raise InvalidInput(f"The CSV at {location!r} holds zero data rows.")
+
+
+def _parquet_chunks(location: str) -> Iterator[pd.DataFrame]:
+    """A Parquet file in chunks of :data:`CHUNK_ROWS` rows (typed already: ``conform``
+    checks them as it does an inline Parquet body)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    any_rows = False
+    try:
+        with _open(location) as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=CHUNK_ROWS):
+                if batch.num_rows:
+                    any_rows = True
+                    yield batch.to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InvalidInput(
+            f"The file at {location!r} is not a readable Parquet file "
+            f"({type(exc).__name__}: {exc})."
+        ) from None
+    if not any_rows:
+        raise InvalidInput(f"The Parquet file at {location!r} holds zero rows.")
 
 
 def _typed_csv_chunks(

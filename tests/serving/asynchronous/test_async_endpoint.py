@@ -114,6 +114,13 @@ def test_inline_and_reference_round_trip_and_scale_to_zero(
     proba = model.pipeline.predict_proba(model.features)
     np.testing.assert_allclose(done["result"]["probabilities"], proba, rtol=1e-9)
 
+    # A Parquet file by reference (told by its suffix), streamed in chunks by the worker.
+    model.features.to_parquet(ctx.root / "all.parquet", index=False)
+    ticket = invoke_async(ctx, name, input_location="all.parquet")
+    done = get_async_result(ctx, name, ticket["inference_id"], wait=60)
+    assert done["status"] == "Completed", done
+    assert done["result"]["predictions"] == model.pipeline.predict(model.features).tolist()
+
     # Idle workers exit: zero run, then the next request brings one back.
     wait_for(lambda: describe_async_endpoint(ctx, name)["workers"] == 0)
     assert describe_async_endpoint(ctx, name)["queue"]["Completed"] >= 2

@@ -189,3 +189,32 @@ def test_the_result_is_streamed_as_json_dumps_would_write_it(tmp_path: Path) -> 
         writer.add(parts[0])
         raise RuntimeError("the payload failed half-way")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "reg.json"]
+
+
+def test_a_parquet_reference_is_read_in_chunks(
+    model: Any, loaded: LoadedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_io, "CHUNK_ROWS", 100)
+    path = tmp_path / "rows.parquet"
+    model.features.to_parquet(path, index=False, row_group_size=64)
+    chunks = list(_io.read_frames(str(path), "application/x-parquet", loaded.signature))
+    assert [len(c) for c in chunks] == [100] * 5 + [69]
+    kind = _io.content_type_for(str(path), None)
+    out = tmp_path / "r.json"
+    assert predict_message(loaded, _message(str(path), kind, out)) == {"rows": 569}
+    assert json.loads(out.read_text())["predictions"] == (
+        model.pipeline.predict(model.features).tolist()
+    )
+    path.write_bytes(b"PAR1 not really")
+    with pytest.raises(InvalidInput, match="not a readable Parquet file"):
+        predict_message(loaded, _message(str(path), kind, out))
+
+
+def test_a_reference_with_a_content_type_no_worker_reads_is_refused() -> None:
+    from siklus.serving import UnsupportedMediaType
+
+    assert _io.content_type_for("x.bin", "text/csv; charset=utf-8") == "text/csv; charset=utf-8"
+    with pytest.raises(UnsupportedMediaType, match="application/x-parquet"):
+        _io.content_type_for("x.bin", "text/plain")
+    with pytest.raises(UnsupportedMediaType, match=r"\.parquet"):
+        _io.content_type_for("x.bin", None)
