@@ -150,6 +150,14 @@ class MicroBatcher:
     load makes few, full calls instead of many small ones (with the loop blocked, the
     requests of one burst reach the batcher a few turns apart and were predicted in
     three or four calls).
+
+    For a dear variant the batcher may also *linger*: clients that send one request at a
+    time, sixteen of them, leave it alternating two half calls (the other half is on its
+    way back while one runs), each paying the whole fixed cost. So when fewer requests
+    are waiting than took part in the last call plus those that arrived during it, it
+    waits for the rest, for at most a quarter of a call's cost and ``max_linger_s``.
+    A client sending one request at a time alone is never kept waiting: its last call
+    held one request and nothing arrived meanwhile.
     """
 
     def __init__(
@@ -158,10 +166,14 @@ class MicroBatcher:
         on_batch: Callable[[int, int], None] | None = None,
         *,
         offload_s: float = 0.001,
+        max_linger_s: float = 0.002,
     ) -> None:
         self.max_rows = max_rows
         self.on_batch = on_batch
         self.offload_s = offload_s
+        self.max_linger_s = max_linger_s
+        self._expected: dict[str, int] = {}  # variant -> requests the next call may hold
+        self._linger: dict[str, tuple[float, asyncio.TimerHandle]] = {}  # deadline, timer
         self._pending: list[tuple[Variant, Part, asyncio.Future[dict[str, list[Any]]]]] = []
         self._scheduled = False
         self._busy: set[str] = set()  # variants with a call running on the thread
@@ -196,11 +208,16 @@ class MicroBatcher:
                 by_variant.setdefault(item[0].name, []).append(item)
         self._pending = waiting
         for name, items in by_variant.items():
-            chunks = self._cut(items)
-            if self._cost.get(name, 0.0) < self.offload_s:
-                for chunk in chunks:
+            cost = self._cost.get(name, 0.0)
+            if cost < self.offload_s:
+                for chunk in self._cut(items):
                     self._finish(chunk, self._predict(chunk))
                 continue
+            if self._lingers(loop, name, items, cost):
+                self._pending.extend(items)  # older than anything submitted from now on
+                continue
+            chunks = self._cut(items)
+            self._expected[name] = len(items)
             try:
                 work = loop.run_in_executor(self._thread(), self._predict_all, chunks)
             except RuntimeError as exc:  # the thread pool broke or was shut down
@@ -210,6 +227,33 @@ class MicroBatcher:
                 continue
             self._busy.add(name)
             work.add_done_callback(functools.partial(self._done, loop, name, chunks))
+
+    def _lingers(
+        self, loop: asyncio.AbstractEventLoop, name: str, items: list[Any], cost: float
+    ) -> bool:
+        """Whether ``items`` of dear variant ``name`` wait for more (see the class doc)."""
+        rows = sum(len(part) for _, part, _ in items)
+        if len(items) >= self._expected.get(name, 0) or rows >= self.max_rows:
+            self._stop_lingering(name)
+            return False
+        if name not in self._linger:
+            deadline = loop.time() + min(self.max_linger_s, 0.25 * cost)
+            timer = loop.call_at(deadline, self._schedule, loop)
+            self._linger[name] = (deadline, timer)
+        if loop.time() < self._linger[name][0]:
+            return True
+        self._stop_lingering(name)
+        return False
+
+    def _stop_lingering(self, name: str) -> None:
+        deadline_timer = self._linger.pop(name, None)
+        if deadline_timer is not None:
+            deadline_timer[1].cancel()
+
+    @property
+    def lingering(self) -> set[str]:
+        """Variants whose waiting requests wait for more before their call."""
+        return set(self._linger)
 
     def _cut(self, items: list[Any]) -> list[list[Any]]:
         """``items`` in calls of at most ``max_rows`` rows (one part is never split)."""
@@ -263,6 +307,11 @@ class MicroBatcher:
         work: asyncio.Future[list[Any]],
     ) -> None:
         self._busy.discard(name)
+        # The next call may hold this call's requests again (their clients come back)
+        # and those that arrived while it ran.
+        self._expected[name] = self._expected.get(name, 0) + sum(
+            1 for item in self._pending if item[0].name == name
+        )
         try:
             if work.cancelled():  # the thread pool was shut down under the call
                 for chunk in chunks:

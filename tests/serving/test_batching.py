@@ -297,3 +297,68 @@ def test_a_call_cancelled_before_it_ran_cancels_its_requests() -> None:
     done, cancelled = asyncio.run(scenario())
     assert done == [{"predictions": [2.0]}]
     assert all(isinstance(o, asyncio.CancelledError) for o in cancelled)
+
+
+def test_a_dear_variant_waits_for_the_clients_of_its_last_call(
+    model: LoadedModel, bc_xy, bc_pipeline: Pipeline, helpers
+) -> None:
+    """Clients sending one request at a time: after a call of 4 with 4 more arrived
+    meanwhile, the 4 waiting linger until the first 4 clients are back and all 8 go in
+    one call; when nobody comes back, the waiting requests go at the deadline."""
+    features, _ = bc_xy
+    invoker = create_app(model, max_payload_bytes=2**20, endpoint_name="b").invoker
+    batcher = invoker.batcher
+    batcher.max_linger_s = 10.0  # bounded by a quarter of the call's cost: 20 ms here
+    sizes: list[int] = []
+    batcher.on_batch = lambda rows, variant: sizes.append(rows)
+    bodies = _bodies(features, helpers, 16)
+    headers = {"content-type": "application/json"}
+
+    def send(chunk: list[bytes]) -> list[asyncio.Future]:
+        return [
+            asyncio.ensure_future(invoker.invoke(b, "application/json", headers)) for b in chunk
+        ]
+
+    async def scenario() -> list:
+        await invoker.invoke(bodies[0], "application/json", headers)  # measures the cost
+        first = send(bodies[1:5])
+        await asyncio.sleep(0.01)  # the call of 4 runs on the predict thread
+        second = send(bodies[5:9])
+        answered = await asyncio.gather(*first)
+        assert batcher.lingering == {"primary"}  # 4 waiting, 8 expected
+        rest = await asyncio.gather(*second, *send(bodies[9:13]))
+        assert sizes == [1, 4, 8] and not batcher.lingering
+        alone = await asyncio.gather(*send(bodies[13:15]))  # nobody else comes
+        assert sizes == [1, 4, 8, 2]
+        return [*answered, *rest, *alone]
+
+    final = model.estimator[-1]
+    with mock.patch.object(final, "predict_proba", side_effect=_slow(final, 0.08)):
+        answers = asyncio.run(scenario())
+    order = [*range(1, 5), *range(5, 9), *range(9, 13), 13, 14]
+    for i, (status, payload, _) in zip(order, answers, strict=True):
+        assert status == 200
+        row = features.iloc[[i]]
+        assert json.loads(payload)["predictions"] == bc_pipeline.predict(row).tolist()
+
+
+def test_a_client_alone_never_waits(model: LoadedModel, bc_xy, helpers) -> None:
+    """One request at a time: each call held one request and none arrived meanwhile, so
+    the next request is predicted at once, however dear the model."""
+    features, _ = bc_xy
+    invoker = create_app(model, max_payload_bytes=2**20, endpoint_name="b").invoker
+    batcher = invoker.batcher
+    lingered: list[set[str]] = []
+
+    async def one_by_one() -> None:
+        for body in _bodies(features, helpers, 4):
+            pending = asyncio.ensure_future(invoker.invoke(body, "application/json", {}))
+            await asyncio.sleep(0.002)  # within the 5 ms a linger would last
+            lingered.append(batcher.lingering)
+            status, _, _ = await pending
+            assert status == 200
+
+    final = model.estimator[-1]
+    with mock.patch.object(final, "predict_proba", side_effect=_slow(final, 0.02)):
+        asyncio.run(one_by_one())
+    assert batcher.calls == 4 and lingered == [set()] * 4
