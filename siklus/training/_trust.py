@@ -37,11 +37,19 @@ comes from the estimator that scikit-learn checks the input against before walki
 tree (its ``n_features_in_``, and gradient boosting's for its trees, which it walks
 without asking them), never from the tree's own ``n_features``, which is read from
 the same file and checked by nothing at prediction.
+
+Arguments bound to a call are values of the file too: trusting ``functools.partial``
+would let a file call a ufunc with ``out=`` an array of the model (rewriting checked
+indices at prediction) or a class with arguments of its choosing, so a partial is
+scikit-learn's ``partial(check_array, <options>)`` or one of a function the caller
+named as trusted, and a ``FunctionTransformer``'s keyword arguments never hold ``out``
+(:func:`check_bound_calls`).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -59,9 +67,10 @@ TRUSTED_MODULE_PREFIXES: tuple[str, ...] = (
 )
 #: Exact names that a model file may contain beyond the library classes: containers
 #: scikit-learn's own objects hold, and what ``HistGradientBoosting*`` with categorical
-#: features keeps in its preprocessor, ``partial(check_array, ...)``. ``partial`` only
-#: binds arguments to a function that must itself be trusted (skops checks the function's
-#: name like any other), and ``check_array`` only validates and converts its input.
+#: features keeps in its preprocessor, ``partial(check_array, ...)``. ``check_array`` only
+#: validates and converts its input; a ``partial`` binding check_array's input, or one of
+#: a ufunc or class, is refused after loading (:func:`check_bound_calls`): that would be
+#: a call with arguments of the file that nobody named as trusted.
 TRUSTED_NAMES: frozenset[str] = frozenset(
     {
         "collections.OrderedDict",
@@ -169,13 +178,21 @@ def refused_types(found: Iterable[str], extra_trusted: Iterable[str] = ()) -> li
 def _children(obj: Any) -> Iterator[Any]:
     if isinstance(obj, dict):
         yield from obj.values()
+        if isinstance(obj, defaultdict):  # called on a missing key
+            yield obj.default_factory
     elif isinstance(obj, list | tuple | set | frozenset):
         yield from obj
     elif isinstance(obj, np.ndarray):
         if obj.dtype == object:
             yield from obj.ravel()
-    elif hasattr(obj, "__dict__"):
-        yield from vars(obj).values()
+    else:
+        if hasattr(obj, "__dict__"):
+            yield from vars(obj).values()
+        for cls in type(obj).__mro__:  # attributes skops set in slots
+            slots = vars(cls).get("__slots__", ())
+            for slot in (slots,) if isinstance(slots, str) else slots:
+                if slot not in ("__dict__", "__weakref__"):
+                    yield getattr(obj, slot, None)
 
 
 def _walk(root: Any) -> Iterator[Any]:
@@ -284,6 +301,7 @@ def check_tree_indices(estimator: Any) -> None:
     from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
     from sklearn.tree._tree import TREE_LEAF, Tree
 
+    check_bound_calls(estimator)
     widths = _tree_widths(estimator)
     for obj in _walk(estimator):
         if isinstance(obj, Tree):
@@ -309,6 +327,63 @@ def check_tree_indices(estimator: Any) -> None:
             _check_bitsets(obj, leaf)
         elif _is_binary_tree(obj):
             _check_binary_tree(obj)
+
+
+#: Keywords ``partial(check_array, ...)`` may bind: what scikit-learn binds (``dtype``,
+#: ``ensure_all_finite``) and check_array's other options; never its input.
+_CHECK_ARRAY_KEYWORDS: frozenset[str] = frozenset(
+    {"accept_sparse", "accept_large_sparse", "dtype", "order", "copy", "force_writeable",
+     "ensure_all_finite", "force_all_finite", "ensure_non_negative", "ensure_2d",
+     "allow_nd", "ensure_min_samples", "ensure_min_features", "estimator", "input_name"}
+)  # fmt: skip
+
+
+def _bound_call(what: str) -> UntrustedModel:
+    return UntrustedModel(
+        f"The model file holds {what}. A model file may bind arguments only as "
+        "scikit-learn does (partial(check_array, dtype=..., ensure_all_finite=...)); "
+        "this would call a function with values of the file at prediction. The file was "
+        "crafted or comes from elsewhere; load only models you trust."
+    )
+
+
+def check_bound_calls(estimator: Any) -> None:
+    """Refuse calls whose arguments come from the file, beyond what scikit-learn stores.
+
+    A ``functools.partial`` (trusted for ``HistGradientBoosting``'s
+    ``partial(check_array, ...)``) of ``check_array`` binds no positional argument and
+    only check_array's options; one of a ufunc or a class (trusted by default, to be
+    *stored*, not to be called with the file's arguments) is refused. A partial of any
+    other function loads only when the caller named that function as extra trusted, and
+    then stands. A ``FunctionTransformer``'s keyword arguments must not hold ``out``: a
+    ufunc (trusted as arithmetic) given ``out=`` writes its result into any array the
+    file names, also one of the model's own after the load-time checks here passed.
+
+    Raises:
+        UntrustedModel: Any of these.
+    """
+    from functools import partial
+
+    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.utils.validation import check_array
+
+    for obj in _walk(estimator):
+        if isinstance(obj, partial):
+            func = getattr(obj.func, "__name__", type(obj.func).__name__)
+            if isinstance(obj.func, np.ufunc | type | partial):
+                raise _bound_call(f"a partial of {func}")
+            extra = sorted(set(obj.keywords) - _CHECK_ARRAY_KEYWORDS)
+            if obj.func is check_array and (obj.args or extra):
+                bound = f"{len(obj.args)} positional argument(s)" if obj.args else extra
+                raise _bound_call(f"a partial of check_array binding {bound}")
+        elif isinstance(obj, FunctionTransformer):
+            for name in ("kw_args", "inv_kw_args"):
+                keywords = getattr(obj, name, None)
+                if isinstance(keywords, dict) and "out" in keywords:
+                    raise _bound_call(
+                        f"a FunctionTransformer whose {name} hold out= (its function would "
+                        "write into an array of the file)"
+                    )
 
 
 def _is_binary_tree(obj: Any) -> bool:
@@ -379,5 +454,5 @@ def _check_bitsets(predictor: Any, leaf: np.ndarray) -> None:
         )
 
 
-__all__ = ["TRUSTED_MODULE_PREFIXES", "TRUSTED_NAMES", "check_tree_indices", "is_trusted",
-           "refused_types"]  # fmt: skip
+__all__ = ["TRUSTED_MODULE_PREFIXES", "TRUSTED_NAMES", "check_bound_calls",
+           "check_tree_indices", "is_trusted", "refused_types"]  # fmt: skip

@@ -6,6 +6,7 @@ import gc
 import json
 import sys
 import zipfile
+from functools import partial
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.tree._tree import Tree
+from sklearn.utils.validation import check_array
 
 from siklus.exceptions import UntrustedModel
 from siklus.training import load_estimator
@@ -411,3 +413,70 @@ def test_histogram_boosting_on_pandas_categories_loads_without_extra_trust(tmp_p
     sio.dump(hostile.fit(frame[["size"]]), path)
     with pytest.raises(UntrustedModel, match=r"numpy.*asarray"):
         load_estimator(path)
+
+
+def _pca_one_by_one():
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=1).fit(np.arange(6.0).reshape(-1, 1))
+
+
+@pytest.mark.parametrize("how", ["partial", "kw_args", "inv_kw_args"])
+def test_a_function_writing_into_an_array_of_the_model_is_refused(tmp_path, how) -> None:
+    """A ufunc is arithmetic, but ``out=`` makes it write into any array the file names,
+    also one of the model's own (here a PCA's components, after the load-time checks
+    ran): a crafted file could rewrite checked tree indices at prediction. Bound by a
+    ``partial`` or passed as a ``FunctionTransformer``'s keyword arguments, it is refused."""
+    pca = _pca_one_by_one()
+    write = {"out": pca.components_, "casting": "unsafe"}
+    if how == "partial":
+        step = FunctionTransformer(partial(np.multiply, 10**9, **write))
+    elif how == "kw_args":
+        step = FunctionTransformer(np.negative, kw_args=write)
+    else:
+        step = FunctionTransformer(np.negative, inverse_func=np.negative, inv_kw_args=write)
+    path = tmp_path / "write.skops"
+    sio.dump(make_pipeline(step, pca), path)
+    with pytest.raises(UntrustedModel, match=r"out=|partial of multiply"):
+        load_estimator(path)
+
+
+@pytest.mark.parametrize(
+    "bound",
+    [
+        partial(np.add, 1.0),  # a ufunc with an input of the file's
+        partial(check_array, np.ones(2)),  # check_array, but with a positional argument
+        partial(StandardScaler, copy=False),  # a class called with the file's arguments
+    ],
+    ids=["ufunc", "check_array-positional", "class"],
+)
+def test_a_partial_other_than_check_array_with_its_keywords_is_refused(tmp_path, bound):
+    """``partial`` is trusted for what scikit-learn stores, ``partial(check_array,
+    dtype=..., ensure_all_finite=...)``; anything else binds file values to a call."""
+    path = tmp_path / "partial.skops"
+    sio.dump(make_pipeline(FunctionTransformer(bound)), path)
+    with pytest.raises(UntrustedModel, match="partial"):
+        load_estimator(path)
+
+
+def test_a_partial_hidden_as_a_default_factory_is_found(tmp_path) -> None:
+    """A ``defaultdict`` calls its ``default_factory`` on a missing key: a partial there
+    is a call with the file's arguments like any other, and is refused."""
+    from collections import defaultdict
+
+    pca = _pca_one_by_one()
+    pca.lookup_ = defaultdict(partial(np.multiply, 2.0, 3.0, out=pca.components_[0]))
+    path = tmp_path / "factory.skops"
+    sio.dump(pca, path)
+    with pytest.raises(UntrustedModel, match="partial of multiply"):
+        load_estimator(path)
+
+
+def test_a_partial_of_a_function_named_as_extra_trusted_still_loads(tmp_path) -> None:
+    """Whoever names a function as trusted may keep a partial of it (as before partial
+    was on the allow-list, when both were named)."""
+    model = make_pipeline(FunctionTransformer(partial(np.asarray, dtype=float)))
+    path = tmp_path / "asarray.skops"
+    sio.dump(model.fit(np.ones((3, 2))), path)
+    loaded = load_estimator(path, extra_trusted=["numpy.asarray"])
+    np.testing.assert_array_equal(loaded.transform(np.eye(2)), np.eye(2))

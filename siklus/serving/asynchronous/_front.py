@@ -219,7 +219,9 @@ def create_app(
     async def results_route(request: Request) -> Response:
         try:
             answer = await run_in_threadpool(result, request.path_params["inference_id"])
-            return JSONResponse(answer)
+            # json.dumps as the worker wrote the result (and the real-time endpoints answer):
+            # a regressor's prediction may be infinite, which JSONResponse refuses.
+            return Response(json.dumps(answer), media_type="application/json")
         except Exception as exc:
             return _error(name, exc)
 

@@ -15,6 +15,7 @@ chunk (:class:`ResultWriter`), so memory is bounded by the chunk, not the file.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -119,6 +120,7 @@ def content_type_for(location: str, given: Any) -> str:
                 f"content_type {given!r} of input_location {location!r} is not one a worker "
                 'reads; use "text/csv", "application/json" or "application/x-parquet".'
             )
+        _encoding(given)  # an unknown charset is refused now (415), not by the worker
         return given
     suffix = Path(location.split("?", 1)[0]).suffix.lower()
     if suffix in _BY_SUFFIX:
@@ -176,11 +178,12 @@ def read_frames(
             yield parse_payload(handle.read(), content_type, signature)
         return
     names = [str(column["name"]) for column in signature]
+    encoding = _encoding(content_type)
     with _open(location) as handle:
-        first = handle.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
+        first = _first_line(handle).decode(encoding, errors="replace")
     header = _is_header(first.split(","), names)
     numbers = [str(c["name"]) for c in signature if c.get("type") in ("integer", "number")]
-    if typed and numbers:
+    if typed and numbers and encoding == "utf-8-sig":  # Arrow reads UTF-8 only
         yield from _typed_csv_chunks(location, header, names, set(numbers))
         return
     options: dict[str, Any] = {
@@ -188,7 +191,7 @@ def read_frames(
         "keep_default_na": False,
         "na_values": [""],
         "chunksize": CHUNK_ROWS,
-        "encoding": "utf-8-sig",
+        "encoding": encoding,
     }
     if not header:
         options.update(header=None, names=names)
@@ -204,6 +207,68 @@ def read_frames(
         raise InvalidInput(f"The CSV at {location!r} is malformed: {exc}") from None
     if not any_rows:
         raise InvalidInput(f"The CSV at {location!r} holds zero data rows.")
+
+
+def _first_line(handle: Any, block: int = 1 << 16) -> bytes:
+    """The bytes before the first line end, LF, CRLF or a lone CR as pandas (and
+    ``parse_payload``) also end lines; read in blocks, so a file of CR-ended lines is not
+    read whole."""
+    data = b""
+    while chunk := handle.read(block):
+        data += chunk
+        ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+        if ends:
+            return data[: min(ends)]
+    return data
+
+
+class _QuoteCounter:
+    """A binary file that counts the double quotes read through it: Arrow accepts a file
+    that ends inside a quoted field (cut short), pandas refuses it. An odd count at the
+    end sends the file to the general path (a lone quote inside an unquoted field also
+    makes it odd: then the general path reads it as it would anyway)."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+        self.quotes = 0
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self.quotes += data.count(b'"')
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _encoding(content_type: str) -> str:
+    """The Python codec for the content type's ``charset`` (UTF-8 by default, a byte-order
+    mark dropped), as :func:`siklus.serving.parse_payload` decodes an inline body.
+
+    Raises:
+        UnsupportedMediaType: A charset Python does not know.
+    """
+    import codecs
+
+    charset = "utf-8"
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"').lower()
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        raise UnsupportedMediaType(
+            f"Unknown charset {charset!r} in content_type {content_type!r}; send UTF-8."
+        ) from None
+    return "utf-8-sig" if name == "utf-8" else name
 
 
 def _parquet_chunks(location: str) -> Iterator[pd.DataFrame]:
@@ -234,10 +299,13 @@ def _typed_csv_chunks(
     """The CSV in chunks of :data:`CHUNK_ROWS` rows, number columns parsed as float64 by
     Arrow's CSV reader (multithreaded), every other column as text, empty cells missing.
 
-    Arrow accepts as a number exactly what ``conform`` would (``inf`` and ``nan`` too) but
-    for booleans and a few spellings it refuses; anything it refuses, and any file it
-    cannot parse, raises :class:`NotPlainNumbers`, and the caller reads the file the
-    general way.
+    Arrow reads a number as ``conform`` does, except that it refuses booleans and a few
+    spellings, reads the text ``nan`` (which ``conform`` refuses) as NaN, trims ``inf ``
+    (refused too) and keeps the sign of ``-0`` (``conform``: 0.0). So anything it refuses,
+    any file it cannot parse, a NaN, an infinity or a negative zero in a number column,
+    and a header with a column twice or one the model lacks (pandas renames or decodes
+    those differently) raise :class:`NotPlainNumbers`, and the caller reads the file the
+    general way: what the worker answers is always the general path's.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -250,11 +318,16 @@ def _typed_csv_chunks(
     held = 0
     any_rows = False
     try:
-        with _open(location) as handle:
+        with _open(location) as raw:
+            handle = _QuoteCounter(raw)
             reader = pacsv.open_csv(
                 handle, read_options=read, parse_options=parse, convert_options=convert
             )
+            found = reader.schema.names
+            if len(set(found)) != len(found) or not set(found) <= set(names):
+                raise NotPlainNumbers(f"columns {found} are not the model's {names}")
             for batch in reader:
+                _check_plain(batch, numbers)
                 pending.append(batch)
                 held += batch.num_rows
                 any_rows = any_rows or batch.num_rows > 0
@@ -265,10 +338,27 @@ def _typed_csv_chunks(
                     pending, held = rest.to_batches(), rest.num_rows
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise NotPlainNumbers(str(exc)) from None
+    if handle.quotes % 2:
+        raise NotPlainNumbers("an odd number of double quotes: a quote left open?")
     if held:
         yield _frame(pa.Table.from_batches(pending), numbers)
     elif not any_rows:
         raise InvalidInput(f"The CSV at {location!r} holds zero data rows.")
+
+
+def _check_plain(batch: Any, numbers: set[str]) -> None:
+    """Raise :class:`NotPlainNumbers` where a number column holds a NaN, an infinity or a
+    negative zero (see :func:`_typed_csv_chunks`); empty cells are nulls, not NaN."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    for name in numbers & set(batch.schema.names):
+        column = batch.column(name)
+        if pc.any(pc.invert(pc.is_finite(column))).as_py():
+            raise NotPlainNumbers(f"column {name!r} holds a NaN or an infinity")
+        zeros = column.filter(pc.equal(column, 0.0))
+        if len(zeros) and np.signbit(zeros.to_numpy(zero_copy_only=False)).any():
+            raise NotPlainNumbers(f"column {name!r} holds a negative zero")
 
 
 def _frame(table: Any, numbers: set[str]) -> pd.DataFrame:
@@ -299,11 +389,18 @@ class ResultWriter:
     temporary file beside ``path``, probabilities into a second one that is appended at
     the end; :meth:`commit` fsyncs and renames it into place, :meth:`discard` removes
     both. Use as a context manager: leaving it without :meth:`commit` discards.
+
+    A worker killed while writing leaves both temporary files; the next writer of the same
+    result (the worker that takes the message over once its visibility timeout passed)
+    removes them first, so they do not pile up until the endpoint is deleted.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
         self._main = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in commit/discard
             "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False,
             encoding="utf-8",

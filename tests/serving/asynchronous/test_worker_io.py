@@ -218,3 +218,122 @@ def test_a_reference_with_a_content_type_no_worker_reads_is_refused() -> None:
         _io.content_type_for("x.bin", "text/plain")
     with pytest.raises(UnsupportedMediaType, match=r"\.parquet"):
         _io.content_type_for("x.bin", None)
+    with pytest.raises(UnsupportedMediaType, match="Unknown charset 'klingon'"):
+        _io.content_type_for("x.csv", "text/csv; charset=klingon")
+
+
+_SMALL = [
+    {"name": "a", "type": "number", "nullable": True},
+    {"name": "b", "type": "integer", "nullable": True},
+    {"name": "c", "type": "string", "nullable": True},
+]
+
+
+def _outcome(path: Path, typed: bool) -> Any:
+    """What the worker makes of the file: the conformed rows (with the sign of zeros),
+    or the refusal's message; None where the typed path hands over to the general one."""
+    import numpy as np
+    import pandas as pd
+
+    from siklus.training import conform
+
+    try:
+        frames = [conform(chunk, _SMALL) for chunk in _csv_chunks(path, _SMALL, typed)]
+    except NotPlainNumbers:
+        return None
+    except InvalidInput as exc:
+        return exc.message
+    except Exception as exc:  # the typed path must never fail otherwise
+        return f"unexpected {type(exc).__name__}: {exc}"
+    rows = pd.concat(frames)
+    return rows.to_dict("list"), np.signbit(rows["a"].to_numpy(dtype=float)).tolist()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"a,b,c\nnan,2,x\n",  # conform refuses the text 'nan'; Arrow reads NaN
+        b"a,b,c\n1,NaN,x\n",
+        b"a,b,c\n-nan,2,x\n",
+        b"a,b,c\ninf ,2,x\n",  # conform refuses 'inf ' (pandas), Arrow trims it
+        b"a,b,c\n-0,2,x\n",  # conform reads 0.0, Arrow -0.0
+        b"a,b,c,a\n1,2,x,5\n",  # a column twice: pandas names the second a.1
+        b"a,b,c,d\n1,2,x,\xe9\n",  # a column the model lacks, not UTF-8
+        b"a,b,c\n1,2,x\n3,4,y\n",  # plain: both paths read it
+        b"\xef\xbb\xbf1,2,x\r\n-1.5,4,\r\n",  # BOM, no header, CRLF, an empty text cell
+    ],
+    ids=[
+        "nan",
+        "NaN",
+        "-nan",
+        "inf-space",
+        "minus-zero",
+        "duplicate",
+        "extra-latin1",
+        "plain",
+        "bom-crlf",
+    ],
+)
+def test_the_typed_path_never_answers_otherwise_than_the_general_one(
+    tmp_path: Path, content: bytes
+) -> None:
+    """Whatever the typed path accepts, refuses or hands over, the worker's answer is the
+    general path's: the same rows (to the sign of zero) or the same refusal."""
+    path = tmp_path / "x.csv"
+    path.write_bytes(content)
+    general = _outcome(path, typed=False)
+    typed = _outcome(path, typed=True)
+    assert typed is None or typed == general, (typed, general)
+
+
+def test_a_writer_removes_what_a_killed_worker_left_of_the_same_result(tmp_path: Path) -> None:
+    """A worker killed while writing leaves its temporary files; the worker that takes
+    the message over after the visibility timeout removes them (and only them)."""
+    stale = [tmp_path / ".i1.json.k1ll3d.tmp", tmp_path / ".i1.json.k1ll3d.proba.tmp"]
+    other = tmp_path / ".i2.json.4l1v3.tmp"  # another inference, maybe being written
+    for path in [*stale, other]:
+        path.write_text('{"predictions": [1')
+    with _io.ResultWriter(tmp_path / "i1.json") as writer:
+        writer.add({"predictions": [1]})
+        writer.commit(inference_id="i1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "i1.json"]
+
+
+def test_a_csv_in_the_charset_its_content_type_names_is_read_in_it(tmp_path: Path) -> None:
+    """The front accepts an inline ``text/csv; charset=latin-1`` body (parse_payload
+    decodes it so); the worker reads the stored file in that charset too, instead of
+    failing the inference as malformed UTF-8 after the 202."""
+    from siklus.serving import parse_payload
+    from siklus.training import conform
+
+    content = "a,b,c\n1.5,2,café\n-1,3,ÿ\n".encode("latin-1")
+    kind = "text/csv; charset=latin-1"
+    expected = conform(parse_payload(content, kind, _SMALL), _SMALL)
+    path = tmp_path / "latin.csv"
+    path.write_bytes(content)
+    for typed in (True, False):
+        chunks = list(_io.read_frames(str(path), kind, _SMALL, typed=typed))
+        got = conform(chunks[0], _SMALL)
+        assert got.to_dict("list") == expected.to_dict("list") == {
+            "a": [1.5, -1.0], "b": [2.0, 3.0], "c": ["café", "ÿ"]
+        }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'a,b,c\n1,2,x\n3,4,"y\n',  # cut inside a quoted field: pandas refuses it
+        b"a,b,c\r1,2,x\r3,4,y\r",  # classic Mac line ends: the header is the first line
+    ],
+    ids=["unterminated-quote", "cr-line-ends"],
+)
+def test_a_file_cut_in_a_quote_or_with_cr_line_ends_reads_as_the_general_path_does(
+    tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(content)
+    general = _outcome(path, typed=False)
+    typed = _outcome(path, typed=True)
+    assert typed is None or typed == general, (typed, general)
+    if b"\r1" in content:  # the header is found in a file that only has CR line ends
+        assert general == ({"a": [1.0, 3.0], "b": [2.0, 4.0], "c": ["x", "y"]}, [False] * 2)
