@@ -350,17 +350,19 @@ def _bound_call(what: str) -> UntrustedModel:
 def check_bound_calls(estimator: Any) -> None:
     """Refuse calls whose arguments come from the file, beyond what scikit-learn stores.
 
-    A ``functools.partial`` (trusted for ``HistGradientBoosting``'s
-    ``partial(check_array, ...)``) of ``check_array`` binds no positional argument and
-    only check_array's options; one of a ufunc or a class (trusted by default, to be
-    *stored*, not to be called with the file's arguments) is refused. A partial of any
-    other function loads only when the caller named that function as extra trusted, and
-    then stands. A ``FunctionTransformer``'s keyword arguments must not hold ``out``: a
-    ufunc (trusted as arithmetic) given ``out=`` writes its result into any array the
-    file names, also one of the model's own after the load-time checks here passed.
+        A ``functools.partial`` (trusted for ``HistGradientBoosting``'s
+        ``partial(check_array, ...)``) of ``check_array`` binds no positional argument and
+        only check_array's options; one of a ufunc or a class (trusted by default, to be
+        *stored*, not to be called with the file's arguments) is refused. A partial of any
+        other function loads only when the caller named that function as extra trusted, and
+        then stands. A ``FunctionTransformer``'s function is not a class (trusted to be stored,
+    a class would be built with the file's keyword arguments at every transform), and its
+    keyword arguments must not hold ``out``: a
+        ufunc (trusted as arithmetic) given ``out=`` writes its result into any array the
+        file names, also one of the model's own after the load-time checks here passed.
 
-    Raises:
-        UntrustedModel: Any of these.
+        Raises:
+            UntrustedModel: Any of these.
     """
     from functools import partial
 
@@ -377,6 +379,12 @@ def check_bound_calls(estimator: Any) -> None:
                 bound = f"{len(obj.args)} positional argument(s)" if obj.args else extra
                 raise _bound_call(f"a partial of check_array binding {bound}")
         elif isinstance(obj, FunctionTransformer):
+            for name in ("func", "inverse_func"):
+                if isinstance(getattr(obj, name, None), type):
+                    raise _bound_call(
+                        f"a FunctionTransformer whose {name} is a class (it would be built "
+                        "with the file's arguments at every transform)"
+                    )
             for name in ("kw_args", "inv_kw_args"):
                 keywords = getattr(obj, name, None)
                 if isinstance(keywords, dict) and "out" in keywords:

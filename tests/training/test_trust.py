@@ -480,3 +480,19 @@ def test_a_partial_of_a_function_named_as_extra_trusted_still_loads(tmp_path) ->
     sio.dump(model.fit(np.ones((3, 2))), path)
     loaded = load_estimator(path, extra_trusted=["numpy.asarray"])
     np.testing.assert_array_equal(loaded.transform(np.eye(2)), np.eye(2))
+
+
+@pytest.mark.parametrize("which", ["func", "inverse_func"])
+def test_a_function_transformer_calling_a_class_is_refused(tmp_path, which) -> None:
+    """A trusted class may be stored, not built with the file's keyword arguments at every
+    transform (``numpy.ndarray(shape=...)`` would allocate what the file asks for)."""
+    x = np.arange(6.0).reshape(-1, 2)
+    transformer = FunctionTransformer(
+        **{which: np.ndarray}, kw_args={"shape": (2,)}, check_inverse=False
+    )
+    path = tmp_path / "cls.skops"
+    sio.dump(transformer.fit(x), path)
+    with pytest.raises(UntrustedModel, match=f"FunctionTransformer whose {which} is a class"):
+        load_estimator(path)
+    sio.dump(FunctionTransformer(np.log1p).fit(x), path)  # a ufunc stays fine
+    np.testing.assert_allclose(load_estimator(path).transform(x), np.log1p(x))
