@@ -68,6 +68,9 @@ class ChunkPlan:
     #: resolved by the job process, so workers never open the store.
     onnx_export: dict[str, Any] | None = None
     onnx_path: str | None = None
+    #: onnxruntime's intra-op threads: the ONNX runtime predicts in the job process alone,
+    #: with one thread per worker asked for (see :mod:`siklus.serving.batch._engine`).
+    threads: int = 1
 
     @property
     def carried(self) -> list[str]:
@@ -164,6 +167,7 @@ class ChunkPredictor:
         self.plan = plan
         self.onnx: Any = None
         self._native: Any = None  # the skops model an ONNX plan falls back on, once loaded
+        self._all_finite = False  # the rows being predicted hold no NaN and no infinity
         if plan.runtime == "onnx":
             self._load_onnx(plan)
             return
@@ -185,7 +189,12 @@ class ChunkPredictor:
         if plan.onnx_export is None or plan.onnx_path is None:  # pragma: no cover - _plan sets both
             raise RuntimeError("an ONNX chunk plan needs onnx_export and onnx_path")
         self.onnx = onnx_model_from_file(
-            plan.model_id, dict(plan.manifest), plan.onnx_export, plan.onnx_path
+            plan.model_id,
+            dict(plan.manifest),
+            plan.onnx_export,
+            plan.onnx_path,
+            threads=plan.threads,
+            spinning=False,  # chunks are large: idle threads sleep, never hold a CPU
         )
         self.model = self.onnx
         self.with_proba = bool(
@@ -219,9 +228,13 @@ class ChunkPredictor:
         block = np.empty((len(signature), table.num_rows), dtype=np.float64)
         for position, column in enumerate(signature):
             block[position] = table.column(column["name"]).cast(pa.float64()).to_numpy()
+        # One pass tells whether the per-column checks for gaps and infinities can be
+        # skipped: most chunks hold neither.
+        self._all_finite = bool(np.isfinite(block).all())
         return pd.DataFrame(block.T, columns=[c["name"] for c in signature], copy=False)
 
     def _predict(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        self._all_finite = False  # conform's output is checked column by column
         return self._predict_data(self.model.conform(frame, allow_extra=True))
 
     def _predict_data(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
@@ -229,13 +242,17 @@ class ChunkPredictor:
         if self.onnx is not None:
             from siklus.registry import onnx_arrays, unverified_missing
 
-            infinite = _infinite_column(data, self.onnx.signature)
+            infinite = None if self._all_finite else _infinite_column(data, self.onnx.signature)
             if infinite is not None:  # scikit-learn refuses these; the graph would answer
                 raise InvalidInput(
                     f"Column {infinite!r} holds an infinite number; send finite numbers "
                     "(or a missing value where the column allows one)."
                 )
-            reason = unverified_missing(self.onnx.export, self.onnx.signature, data)
+            reason = (
+                None
+                if self._all_finite
+                else unverified_missing(self.onnx.export, self.onnx.signature, data)
+            )
             if reason is not None:
                 if not self.plan.native_fallback:
                     raise InvalidInput(reason)
