@@ -116,6 +116,19 @@ class TrainingStage(_Stage):
     def models(self) -> list[Model]:
         return self._ctx.store.list_models()
 
+    def log_model(self, estimator: Any, example: Any, *, name: str, **options: Any) -> Model:
+        """Store a model fitted outside siklus; see :func:`siklus.training.log_model`.
+
+        ``target`` and ``positive_label`` default to the project's ``problem``.
+        """
+        from siklus import training
+
+        problem = self._ws.project.problem if self._ws.project else None
+        if problem is not None:
+            options.setdefault("target", problem.target)
+            options.setdefault("positive_label", problem.positive_label)
+        return training.log_model(self._ctx, estimator, example, name=name, **options)
+
 
 class ModelsStage(_Stage):
     """Model registry."""

@@ -1,4 +1,5 @@
-"""``siklus models``: register, approve, reject, list, describe, card, history, export-onnx."""
+"""``siklus models``: import, register, approve, reject, list, describe, card, history,
+export-onnx."""
 
 from __future__ import annotations
 
@@ -64,6 +65,106 @@ def register(
     )
     if onnx:
         console.print(_onnx_line(registry.get_onnx_export(ws.ctx, package)))
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="A .skops file of a fitted estimator or pipeline."),
+    name: str = typer.Option(..., "--name", "-n", help="The model's name."),
+    example: str = typer.Option(
+        ...,
+        "--example",
+        "-e",
+        help="Rows of the model's input: a dataset (NAME[:VERSION]) or a CSV/Parquet file.",
+    ),
+    target: str | None = typer.Option(
+        None, "--target", help="The predicted column (dropped from the example)."
+    ),
+    positive_label: str | None = typer.Option(
+        None, "--positive-label", help="The positive class of a binary classifier."
+    ),
+    group: str | None = typer.Option(
+        None, "--register", "-g", help="Also register it as the next version of this group."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Bring in a model fitted outside siklus (a notebook, another tool).
+
+    The file is loaded through siklus' type allow-list (a skops file, never a pickle),
+    its input signature is inferred from the example rows, and it is stored like a model
+    siklus trained: it can then be registered, approved, served and batch-scored.
+    """
+    from siklus.training import load_estimator, log_model
+
+    ws = open_workspace(ctx)
+    if not path.is_file():
+        raise NotFound(f"No model file at {path}: give the path of a .skops file.")
+    estimator = load_estimator(path)
+    rows = _example_rows(ws.ctx, example)
+    label: Any = positive_label
+    if positive_label is not None and target is not None and target in rows.columns:
+        # The label as the target column holds it (1, not "1"), so metrics can find it.
+        matches = [v for v in rows[target].dropna().unique() if str(v) == positive_label]
+        label = matches[0].item() if matches and hasattr(matches[0], "item") else label
+    model = log_model(
+        ws.ctx, estimator, rows, name=name, target=target, positive_label=label,
+        training_dataset=example if _is_dataset(ws.ctx, example) else None,
+    )  # fmt: skip
+    package = registry.register_model(ws.ctx, model.id, group) if group else None
+    if as_json:
+        print_json({"model": model, "package": package})
+        return
+    console.print(
+        f"Stored model [bold]{model.id}[/] ({model.name}, "
+        f"{model.manifest['task'].replace('_', ' ')}, "
+        f"{len(model.manifest['input_signature'])} input columns)."
+    )
+    if package is not None:
+        console.print(
+            f"Registered [bold]{package.ref}[/] ({package.approval_status.value}). Approve "
+            f"it with `siklus models approve {package.ref} --reason '...'`."
+        )
+        console.print(_onnx_line(registry.get_onnx_export(ws.ctx, package)))
+    else:
+        console.print(f"Register it with `siklus models register {model.id} --group GROUP`.")
+
+
+_EXAMPLE_ROWS = 10_000  # enough to tell which columns may be missing; read no more
+
+
+def _is_dataset(ctx: Any, ref: str) -> bool:
+    from siklus.data import resolve
+
+    if Path(ref).suffix.lower() in (".csv", ".parquet", ".pq") and Path(ref).is_file():
+        return False
+    try:
+        resolve(ctx, ref)
+    except NotFound:
+        return False
+    return True
+
+
+def _example_rows(ctx: Any, ref: str) -> Any:
+    """The first rows of a dataset or of a CSV/Parquet file (never the whole of it)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    if _is_dataset(ctx, ref):
+        from siklus.data import resolve
+
+        path = ctx.artifacts.local_path(resolve(ctx, ref).sha256)
+    else:
+        path = Path(ref)
+        if not path.is_file():
+            raise NotFound(
+                f"--example {ref!r} is neither a dataset of this workspace nor a file; give "
+                "a dataset (NAME or NAME:VERSION) or a CSV/Parquet file."
+            )
+        if path.suffix.lower() not in (".parquet", ".pq"):
+            return pd.read_csv(path, nrows=_EXAMPLE_ROWS)
+    first = next(pq.ParquetFile(path).iter_batches(batch_size=_EXAMPLE_ROWS), None)
+    return first.to_pandas() if first is not None else pd.DataFrame()  # refused as empty
 
 
 def _onnx_line(record: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "library_versions": "siklus.training._artifact",
     "load_estimator": "siklus.training._artifact",
     "load_model": "siklus.training._artifact",
+    "log_model": "siklus.training._log_model",
     "loss_of": "siklus.training._epochs",
     "make_estimator": "siklus.training._estimators",
     "plan_stopping": "siklus.training._stopping",
