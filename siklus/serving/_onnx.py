@@ -118,13 +118,8 @@ def onnx_model_from_file(
     path: str | os.PathLike[str],
     *,
     threads: int = 1,
-    spinning: bool = True,
 ) -> OnnxModel:
     """An :class:`OnnxModel` over an ``.onnx`` file already resolved and hash-checked.
-
-    ``spinning=False`` lets idle intra-op threads sleep instead of spinning: for large
-    batches the wake-up costs nothing, and spinning threads would take CPU from
-    everything else on a busy machine.
 
     What a batch-transform worker uses: the job process resolves the export once (with
     :func:`~siklus.registry.require_onnx_file`), and the workers it spawns open the file
@@ -138,7 +133,5 @@ def onnx_model_from_file(
     options.log_severity_level = 3
     options.intra_op_num_threads = max(1, int(threads))
     options.inter_op_num_threads = 1
-    if not spinning:
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return OnnxModel(model_id, manifest, export, session)

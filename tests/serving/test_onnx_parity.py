@@ -204,3 +204,30 @@ def test_batch_onnx_refuses_an_infinite_number_as_native_does(
     predictor = ChunkPredictor(plan)
     with pytest.raises(InvalidInput, match=r"input row 7 .*infinite number"):
         predictor.run(0, pa.Table.from_pandas(rows, preserve_index=False))
+
+
+def test_batch_onnx_breaks_exact_ties_as_scikit_learn_does(ctx: WorkspaceContext, bc) -> None:
+    """Rows on which a 100-tree forest's classes tie exactly (50 trees each): scikit-learn
+    answers the first class. onnxruntime on one thread sums the votes in scikit-learn's
+    order and agrees; summed on two threads it answered the other class for some (which
+    is why batch transform scales ONNX with processes, not onnxruntime threads)."""
+    import pyarrow as pa
+    from sklearn.ensemble import RandomForestClassifier
+
+    features, target = bc
+    pipeline = make_pipeline(StandardScaler(), RandomForestClassifier(random_state=0))
+    package, model_id = _register(ctx, pipeline, features, target, "forest")
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, len(features), size=20_000)
+    rows = features.to_numpy()[picks] * rng.normal(1.0, 0.02, size=(20_000, features.shape[1]))
+    rows = pd.DataFrame(rows, columns=features.columns)
+    proba = pipeline.predict_proba(rows)
+    tied = np.flatnonzero(proba[:, 0] == proba[:, 1])
+    assert len(tied) >= 2  # the case under test is there
+    sample = pd.concat([rows.iloc[tied], rows.iloc[:200]], ignore_index=True)
+    plan = _plan(ctx, package, model_id, fallback=False)
+    for folder in (plan.parts_dir, plan.skipped_dir):
+        Path(folder).mkdir(parents=True)
+    ChunkPredictor(plan).run(0, pa.Table.from_pandas(sample, preserve_index=False))
+    out = pd.read_parquet(Path(plan.parts_dir) / "part-000000.parquet")
+    assert out["prediction"].tolist() == pipeline.predict(sample).tolist()

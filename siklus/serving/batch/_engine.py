@@ -2,17 +2,10 @@
 
 The job process reads the input once, in order, cutting it into numbered chunks (a
 thread reads up to two chunks ahead); chunks already in the manifest are passed over.
-The others are predicted:
-
-- with the native runtime, by ``workers`` processes: the job process itself plus a pool
-  of ``workers - 1`` (``spawn``: each imports what it needs and loads the model once),
-  with at most two chunks queued per pool worker;
-- with the ONNX runtime, by the job process alone, onnxruntime running each chunk on
-  ``workers`` threads (it releases the GIL and splits the work itself): no second
-  process to start, no chunk to hand over, less CPU and memory for the same speed.
-
-Memory stays bounded by the chunk size. Each finished chunk is recorded in the manifest
-as soon as its part file is in place.
+The others are predicted by ``workers`` processes: the job process itself plus a pool of
+``workers - 1`` (``spawn``: each imports what it needs and loads the model once), with
+at most two chunks queued per pool worker, so memory stays bounded by the chunk size.
+Each finished chunk is recorded in the manifest as soon as its part file is in place.
 
 When every chunk is done, the part files are streamed, in chunk order, into one Parquet
 file that becomes a new version of the output dataset, linked in the lineage to the
@@ -143,7 +136,6 @@ def _plan(ctx: WorkspaceContext, record: dict[str, Any], folder: Path) -> ChunkP
         native_fallback=record.get("requested_runtime") == "auto",
         onnx_export=onnx_export,
         onnx_path=onnx_path,
-        threads=int(record.get("workers", 1)) if runtime == "onnx" else 1,
     )
 
 
@@ -170,10 +162,10 @@ def execute(
         started = time.monotonic()
         # The pool workers spawn (import, load the model) while this process verifies
         # the input's hash and loads its own copy of the model.
-        # onnxruntime predicts a chunk on several threads itself: its workers are threads
-        # of the job process (no second process to start, no chunk to hand over).
-        processes = 1 if plan.runtime == "onnx" else int(record["workers"])
-        with _Pool(plan, processes) as pool:
+        # Processes, one onnxruntime thread each, also for ONNX: a tree ensemble summed
+        # on two threads adds its votes in another order, and a row whose classes tie
+        # exactly (50 of 100 trees) can come out the other class than scikit-learn's.
+        with _Pool(plan, int(record["workers"])) as pool:
             source = _source_for_run(ctx, InputSource.from_dict(record["input"]))
             done = read_manifest(folder)
             progress = _Progress(dict(done), source.total_rows, log, resumed_chunks=len(done))

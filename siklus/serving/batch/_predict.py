@@ -68,9 +68,6 @@ class ChunkPlan:
     #: resolved by the job process, so workers never open the store.
     onnx_export: dict[str, Any] | None = None
     onnx_path: str | None = None
-    #: onnxruntime's intra-op threads: the ONNX runtime predicts in the job process alone,
-    #: with one thread per worker asked for (see :mod:`siklus.serving.batch._engine`).
-    threads: int = 1
 
     @property
     def carried(self) -> list[str]:
@@ -193,8 +190,6 @@ class ChunkPredictor:
             dict(plan.manifest),
             plan.onnx_export,
             plan.onnx_path,
-            threads=plan.threads,
-            spinning=False,  # chunks are large: idle threads sleep, never hold a CPU
         )
         self.model = self.onnx
         self.with_proba = bool(

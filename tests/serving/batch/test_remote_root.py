@@ -68,8 +68,7 @@ def test_a_remote_artifact_root_with_a_pool_worker(
         folder = work_dir(ctx, record["id"])
         outputs = execute(ctx, record, job_id=f"job-{runtime}", log=log)
         assert (outputs["rows_in"], outputs["chunks"]) == (1200, 8)
-        # ONNX runs on two onnxruntime threads in the job process; native on two processes.
-        assert (outputs["peak_rss_bytes"]["workers_sum"] > 0) == (runtime == "native")
+        assert outputs["peak_rss_bytes"]["workers_sum"] > 0  # the pool worker took part
         _, out = read_frame(ctx, outputs["output_dataset"])
         assert out["id"].tolist() == frame["id"].tolist()
         assert out["prediction"].tolist() == lr_pipeline.predict(x).tolist()
