@@ -138,6 +138,20 @@ def _slice(out: dict[str, list[Any]], start: int, stop: int) -> dict[str, list[A
     return {key: values[start:stop] for key, values in out.items() if isinstance(values, list)}
 
 
+#: Most chances to linger a variant lets pass after lingers that did not pay.
+_MOST_SKIPPED = 8
+
+
+@dataclass(eq=False)
+class _Linger:
+    """A dear variant's waiting requests waiting for more, until ``timer`` fires."""
+
+    start: int  # requests waiting when it began
+    expected: int  # requests it waits for
+    timer: asyncio.TimerHandle | None = None
+    over: bool = False  # the timer fired
+
+
 class MicroBatcher:
     """Joins queued parts into one predict call per variant.
 
@@ -158,6 +172,13 @@ class MicroBatcher:
     waits for the rest, for at most a quarter of a call's cost and ``max_linger_s``.
     A client sending one request at a time alone is never kept waiting: its last call
     held one request and nothing arrived meanwhile.
+
+    A linger is a bet that the clients of the last call come back. Open-loop traffic
+    (each request from a new client, as behind a queue or a proxy) loses it every time,
+    each request paying the wait for nothing. So a linger whose deadline passed before
+    half of the requests it waited for came did not pay, and the variant lets its next
+    chance to linger pass, then the next 2, 4, up to 8 after further misses; one that
+    paid resets that. Closed-loop clients win the bet and keep lingering.
     """
 
     def __init__(
@@ -173,7 +194,9 @@ class MicroBatcher:
         self.offload_s = offload_s
         self.max_linger_s = max_linger_s
         self._expected: dict[str, int] = {}  # variant -> requests the next call may hold
-        self._linger: dict[str, tuple[float, asyncio.TimerHandle]] = {}  # deadline, timer
+        self._linger: dict[str, _Linger] = {}
+        self._misses: dict[str, int] = {}  # variant -> lingers in a row that did not pay
+        self._skip: dict[str, int] = {}  # variant -> chances to linger still to let pass
         self._pending: list[tuple[Variant, Part, asyncio.Future[dict[str, list[Any]]]]] = []
         self._scheduled = False
         self._busy: set[str] = set()  # variants with a call running on the thread
@@ -204,12 +227,15 @@ class MicroBatcher:
         for item in self._pending:
             if item[0].name in self._busy:
                 waiting.append(item)  # goes into the call after the running one
-            else:
+            elif not item[2].done():  # a cancelled request (client gone) is left out
                 by_variant.setdefault(item[0].name, []).append(item)
         self._pending = waiting
+        for name in [name for name in self._linger if name not in by_variant]:
+            self._end_linger(name, paid=None)  # its requests were all cancelled
         for name, items in by_variant.items():
             cost = self._cost.get(name, 0.0)
             if cost < self.offload_s:
+                self._expected.pop(name, None)  # counted anew if it turns dear again
                 for chunk in self._cut(items):
                     self._finish(chunk, self._predict(chunk))
                 continue
@@ -232,23 +258,43 @@ class MicroBatcher:
         self, loop: asyncio.AbstractEventLoop, name: str, items: list[Any], cost: float
     ) -> bool:
         """Whether ``items`` of dear variant ``name`` wait for more (see the class doc)."""
+        linger = self._linger.get(name)
+        expected = self._expected.get(name, 0)
         rows = sum(len(part) for _, part, _ in items)
-        if len(items) >= self._expected.get(name, 0) or rows >= self.max_rows:
-            self._stop_lingering(name)
+        if len(items) >= expected or rows >= self.max_rows:
+            if linger is not None:
+                self._end_linger(name, paid=True)
             return False
-        if name not in self._linger:
-            deadline = loop.time() + min(self.max_linger_s, 0.25 * cost)
-            timer = loop.call_at(deadline, self._schedule, loop)
-            self._linger[name] = (deadline, timer)
-        if loop.time() < self._linger[name][0]:
+        if linger is None:
+            delay = min(self.max_linger_s, 0.25 * cost)
+            skip = self._skip.get(name, 0)
+            if delay <= 0 or skip:
+                self._skip[name] = max(0, skip - 1)
+                return False
+            linger = self._linger[name] = _Linger(len(items), expected)
+            # The timer, not the clock, ends it: a loop may fire a timer a little early.
+            linger.timer = loop.call_later(delay, self._linger_over, loop, linger)
             return True
-        self._stop_lingering(name)
+        if not linger.over:
+            return True
+        came = len(items) - linger.start
+        self._end_linger(name, paid=2 * came >= linger.expected - linger.start)
         return False
 
-    def _stop_lingering(self, name: str) -> None:
-        deadline_timer = self._linger.pop(name, None)
-        if deadline_timer is not None:
-            deadline_timer[1].cancel()
+    def _linger_over(self, loop: asyncio.AbstractEventLoop, linger: _Linger) -> None:
+        linger.over = True
+        self._schedule(loop)
+
+    def _end_linger(self, name: str, *, paid: bool | None) -> None:
+        """End ``name``'s linger; ``paid``: whether it did (None: no telling)."""
+        linger = self._linger.pop(name)
+        if linger.timer is not None:
+            linger.timer.cancel()
+        if paid:
+            self._misses.pop(name, None)
+        elif paid is not None:  # let the next 1, 2, 4, up to 8 chances pass
+            misses = self._misses[name] = self._misses.get(name, 0) + 1
+            self._skip[name] = min(2 ** (misses - 1), _MOST_SKIPPED)
 
     @property
     def lingering(self) -> set[str]:
@@ -297,6 +343,10 @@ class MicroBatcher:
             if len(chunk) == 1:
                 return exc
             return [self._predict([item]) for item in chunk]
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # not the rows' fault: every request of the call gets it
+            return exc
         return out, time.thread_time() - started
 
     def _done(
@@ -310,7 +360,7 @@ class MicroBatcher:
         # The next call may hold this call's requests again (their clients come back)
         # and those that arrived while it ran.
         self._expected[name] = self._expected.get(name, 0) + sum(
-            1 for item in self._pending if item[0].name == name
+            1 for item in self._pending if item[0].name == name and not item[2].done()
         )
         try:
             if work.cancelled():  # the thread pool was shut down under the call

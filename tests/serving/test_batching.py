@@ -362,3 +362,179 @@ def test_a_client_alone_never_waits(model: LoadedModel, bc_xy, helpers) -> None:
     with mock.patch.object(final, "predict_proba", side_effect=_slow(final, 0.02)):
         asyncio.run(one_by_one())
     assert batcher.calls == 4 and lingered == [set()] * 4
+
+
+class _Dear(_Doubler):
+    """A variant-like object spending ``seconds`` of CPU per call (a dear model)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def predict(self, parts) -> dict[str, list]:
+        end = time.thread_time() + self.seconds
+        while time.thread_time() < end:
+            pass
+        return super().predict(parts)
+
+
+async def _until(condition, seconds: float = 5.0) -> None:
+    """Wait (in loop turns) until ``condition()`` holds."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.0005)
+
+
+def test_a_linger_that_did_not_pay_is_not_repeated_at_once() -> None:
+    """Open-loop traffic (each request from a new client): the clients of the last call
+    do not come back, so lingering for them only adds wait. After a linger whose
+    deadline passed with none of them back, the next chance to linger is let pass."""
+    from siklus.serving import MicroBatcher
+
+    batcher = MicroBatcher(512, max_linger_s=10.0)  # a quarter of the call: 10 ms here
+    variant = _Dear(0.04)
+    lingered: list[bool] = []
+
+    async def scenario() -> list:
+        first = await _settle([batcher.submit(variant, Part(rows=[[0.0]]))])  # the cost
+        running = batcher.submit(variant, Part(rows=[[1.0]]))
+        await _until(lambda: "v" in batcher._busy)
+        answers = [first[0]]
+        for value in (2.0, 3.0):  # one request arrives during each call, nobody after
+            arrived = batcher.submit(variant, Part(rows=[[value]]))
+            answers += await _settle([running])
+            await asyncio.sleep(0)  # the flush after the call
+            lingered.append(batcher.lingering == {"v"})
+            await _until(lambda: "v" in batcher._busy)  # its call, after any linger
+            running = arrived
+        answers += await _settle([running])
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert answers == [{"predictions": [v * 2]} for v in (0.0, 1.0, 2.0, 3.0)]
+    assert lingered == [True, False]  # waited for the first call's client once, in vain
+
+
+class _EarlyTimers(asyncio.SelectorEventLoop):
+    """An event loop whose timers may fire a little before their time, as uvloop's do
+    (it rounds a delay to whole milliseconds)."""
+
+    def call_at(self, when, callback, *args, context=None):
+        return super().call_at(when - 0.003, callback, *args, context=context)
+
+
+def test_a_linger_ends_when_its_timer_fires_even_early() -> None:
+    """The waiting requests go when the linger's timer fires, whatever the loop's clock
+    says then: they are not left waiting for a request that may never come."""
+    from siklus.serving import MicroBatcher
+
+    batcher = MicroBatcher(512, max_linger_s=10.0)  # 10 ms, the timer firing at 7 ms
+    variant = _Dear(0.04)
+
+    async def scenario() -> list:
+        answers = await _settle([batcher.submit(variant, Part(rows=[[0.0]]))])  # the cost
+        running = batcher.submit(variant, Part(rows=[[1.0]]))
+        await _until(lambda: "v" in batcher._busy)
+        arrived = batcher.submit(variant, Part(rows=[[2.0]]))
+        answers += await _settle([running])
+        await asyncio.sleep(0)
+        assert batcher.lingering == {"v"}  # 1 waiting, 2 expected
+        return answers + await _settle([arrived], 1.0)
+
+    with asyncio.Runner(loop_factory=_EarlyTimers) as runner:
+        answers = runner.run(scenario())
+    assert answers == [{"predictions": [v * 2]} for v in (0.0, 1.0, 2.0)]
+
+
+def test_cancelled_requests_are_not_predicted() -> None:
+    """A request whose client gave up (its future cancelled) before its call is left
+    out of the call; a call of only such requests is not made."""
+    from siklus.serving import MicroBatcher
+
+    batcher = MicroBatcher(512)
+    variant = _Doubler()
+
+    async def scenario() -> list:
+        gone = [batcher.submit(variant, Part(rows=[[float(i)]])) for i in range(3)]
+        for future in gone:
+            future.cancel()
+        await asyncio.sleep(0)
+        assert variant.threads == [] and batcher.calls == 0
+        gone = batcher.submit(variant, Part(rows=[[5.0]]))
+        kept = batcher.submit(variant, Part(rows=[[6.0]]))
+        gone.cancel()
+        return await _settle([kept])
+
+    assert asyncio.run(scenario()) == [{"predictions": [12.0]}]
+    assert batcher.calls == 1
+
+
+def test_a_fatal_error_on_the_event_loop_leaves_no_request_waiting() -> None:
+    """A cheap variant's call (on the event loop) raising what ``except Exception`` does
+    not catch fails its requests, and the other variants' requests of the same turn
+    still get their answers."""
+    from siklus.serving import MicroBatcher
+
+    batcher = MicroBatcher(512)  # both cheap: predicted on the event loop
+    fatal, fine = _Doubler(fatal=True), _Doubler()
+    fine.name = "w"
+
+    async def scenario() -> list:
+        futures = [
+            batcher.submit(fatal, Part(rows=[[1.0]])),
+            batcher.submit(fine, Part(rows=[[2.0]])),
+        ]
+        futures.append(batcher.submit(fatal, Part(rows=[[3.0]])))
+        return await _settle(futures, 1.0)
+
+    outcomes = asyncio.run(scenario())
+    assert [type(o) for o in outcomes] == [_Fatal, dict, _Fatal]
+    assert outcomes[1] == {"predictions": [4.0]}
+
+
+def test_a_variant_that_turned_cheap_and_back_does_not_linger_for_old_clients() -> None:
+    """The count of the last call on the thread is forgotten while the variant is
+    predicted on the event loop: when it turns dear again, nobody is awaited."""
+    from siklus.serving import MicroBatcher
+
+    batcher = MicroBatcher(512, max_linger_s=10.0)
+    variant = _Dear(0.04)
+
+    async def scenario() -> None:
+        await _settle([batcher.submit(variant, Part(rows=[[0.0]]))])  # the cost: dear
+        await _settle([batcher.submit(variant, Part(rows=[[float(i)]])) for i in range(4)])
+        batcher._cost["v"] = 0.0  # turned cheap (its calls got smaller, say)
+        await _settle([batcher.submit(variant, Part(rows=[[5.0]]))])
+        batcher._cost["v"] = 0.04  # and dear again
+        last = batcher.submit(variant, Part(rows=[[6.0]]))
+        await asyncio.sleep(0)
+        assert not batcher.lingering and "v" in batcher._busy
+        assert await _settle([last]) == [{"predictions": [12.0]}]
+
+    asyncio.run(scenario())
+
+
+def test_requests_cancelled_while_lingering_end_the_linger() -> None:
+    from siklus.serving import MicroBatcher
+
+    batcher = MicroBatcher(512, max_linger_s=10.0)
+    variant = _Dear(0.04)
+
+    async def scenario() -> None:
+        await _settle([batcher.submit(variant, Part(rows=[[0.0]]))])  # the cost
+        running = batcher.submit(variant, Part(rows=[[1.0]]))
+        await _until(lambda: "v" in batcher._busy)
+        arrived = batcher.submit(variant, Part(rows=[[2.0]]))
+        await _settle([running])
+        await asyncio.sleep(0)
+        assert batcher.lingering == {"v"}
+        arrived.cancel()
+        await _until(lambda: not batcher.lingering)  # at its deadline at the latest
+        calls = batcher.calls
+        assert await _settle([batcher.submit(variant, Part(rows=[[3.0]]))]) == [
+            {"predictions": [6.0]}
+        ]
+        assert batcher.calls == calls + 1  # the cancelled request was not predicted
+
+    asyncio.run(scenario())
