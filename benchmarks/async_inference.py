@@ -46,6 +46,9 @@ from sklearn.preprocessing import StandardScaler
 for _name in ("SIKLUS_WORKSPACE", "SIKLUS_DATABASE_URL", "SIKLUS_ARTIFACT_ROOT"):
     os.environ.pop(_name, None)
 
+from _rows import breast_cancer_rows  # noqa: E402  (beside this script)
+
+from siklus.registry import approve, register_model  # noqa: E402
 from siklus.serving.asynchronous import (  # noqa: E402
     create_async_endpoint,
     delete_async_endpoint,
@@ -53,33 +56,16 @@ from siklus.serving.asynchronous import (  # noqa: E402
     get_async_result,
     invoke_async,
 )
-from siklus.store import ApprovalStatus, WorkspaceContext  # noqa: E402
-from siklus.training import infer_signature, save_estimator  # noqa: E402
+from siklus.store import WorkspaceContext  # noqa: E402
+from siklus.training import log_model  # noqa: E402
 
 MB = 1024 * 1024
 
 
-def make_rows(rows: int, seed: int = 0) -> pd.DataFrame:
-    data = load_breast_cancer(as_frame=True).data
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(data), size=rows)
-    values = data.to_numpy()[picks] * rng.normal(1.0, 0.02, size=(rows, data.shape[1]))
-    return pd.DataFrame(values, columns=data.columns)
-
-
 def register(ctx: WorkspaceContext, name: str, pipeline, x: pd.DataFrame) -> None:
-    model = ctx.store.create_model(
-        name=name, sha256=save_estimator(ctx, pipeline),
-        manifest={"format": "skops", "input_signature": infer_signature(x),
-                  "input_example": x.head(3).to_dict(orient="records"),
-                  "classes": pipeline.classes_.tolist()},
-        training_job_id=None, tags={},
-    )  # fmt: skip
-    ctx.store.ensure_model_package_group(name)
-    package = ctx.store.create_model_package(
-        name, model_id=model.id, metrics={}, description="", tags={}
-    )
-    ctx.store.set_approval(package.id, ApprovalStatus.APPROVED, reason="benchmark", by="bench")
+    """Log, register (ONNX export included) and approve the fitted pipeline."""
+    package = register_model(ctx, log_model(ctx, pipeline, x, name=name).id, name)
+    approve(ctx, package.ref, reason="benchmark", by="bench")
 
 
 def _peak_kib(pid: int) -> int:
@@ -148,7 +134,7 @@ def main() -> None:
         ctx = WorkspaceContext.open(Path(tmp) / "ws")
         register(ctx, "logreg", pipeline, bunch.data)
         path = ctx.root / "rows.csv"
-        make_rows(args.rows).to_csv(path, index=False, float_format="%.6g")
+        breast_cancer_rows(args.rows).to_csv(path, index=False, float_format="%.6g")
         size_mb = path.stat().st_size / MB
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(1, mp_context=spawn) as pool:

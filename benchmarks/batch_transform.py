@@ -61,39 +61,22 @@ from sklearn.preprocessing import StandardScaler
 for _name in ("SIKLUS_WORKSPACE", "SIKLUS_DATABASE_URL", "SIKLUS_ARTIFACT_ROOT"):
     os.environ.pop(_name, None)
 
+from _rows import breast_cancer_rows  # noqa: E402  (beside this script)
+
 from siklus.data import read_frame, store_table  # noqa: E402
-from siklus.registry import export_onnx  # noqa: E402
+from siklus.registry import approve, get_onnx_export, register_model  # noqa: E402
 from siklus.serving.batch import transform  # noqa: E402
-from siklus.store import ApprovalStatus, WorkspaceContext  # noqa: E402
-from siklus.training import infer_signature, save_estimator  # noqa: E402
+from siklus.store import WorkspaceContext  # noqa: E402
+from siklus.training import log_model  # noqa: E402
 
 MB = 1024 * 1024
 
 
-def make_rows(rows: int, seed: int = 0) -> pd.DataFrame:
-    data = load_breast_cancer(as_frame=True).data
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(data), size=rows)
-    values = data.to_numpy()[picks] * rng.normal(1.0, 0.02, size=(rows, data.shape[1]))
-    frame = pd.DataFrame(values, columns=data.columns)
-    frame.insert(0, "id", np.arange(rows, dtype=np.int64))
-    return frame
-
-
 def register(ctx: WorkspaceContext, name: str, pipeline: Pipeline, x: pd.DataFrame) -> None:
-    model = ctx.store.create_model(
-        name=name, sha256=save_estimator(ctx, pipeline),
-        manifest={"format": "skops", "input_signature": infer_signature(x),
-                  "input_example": x.head(3).to_dict(orient="records"),
-                  "classes": pipeline.classes_.tolist()},
-        training_job_id=None, tags={},
-    )  # fmt: skip
-    ctx.store.ensure_model_package_group(name)
-    package = ctx.store.create_model_package(
-        name, model_id=model.id, metrics={}, description="", tags={}
-    )
-    ctx.store.set_approval(package.id, ApprovalStatus.APPROVED, reason="benchmark", by="bench")
-    record = export_onnx(ctx, package.ref)
+    """Log, register (ONNX export included) and approve the fitted pipeline."""
+    package = register_model(ctx, log_model(ctx, pipeline, x, name=name).id, name)
+    approve(ctx, package.ref, reason="benchmark", by="bench")
+    record = get_onnx_export(ctx, package)
     if record["status"] != "exported":
         raise SystemExit(f"{name} did not convert to ONNX: {record['reason']}")
 
@@ -167,7 +150,7 @@ def main() -> None:
         for name, pipeline in models.items():
             pipeline.fit(bunch.data, bunch.target)
             register(ctx, name, pipeline, bunch.data)
-        frame = make_rows(args.rows)
+        frame = breast_cancer_rows(args.rows, with_id=True)
         x = frame.drop(columns="id")
         data, _ = store_table(ctx, pa.Table.from_pandas(frame, preserve_index=False), "rows",
                               source="benchmark")  # fmt: skip
@@ -230,7 +213,9 @@ def main() -> None:
             if size == args.rows:
                 versions.append(data)
                 continue
-            table = pa.Table.from_pandas(make_rows(size), preserve_index=False)
+            table = pa.Table.from_pandas(
+                breast_cancer_rows(size, with_id=True), preserve_index=False
+            )
             version, _ = store_table(ctx, table, f"rows-{size}", source="benchmark")
             versions.append(version)
             del table

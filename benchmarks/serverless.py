@@ -37,7 +37,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from siklus.registry import export_onnx
+from siklus.registry import approve, register_model
 from siklus.serving.asynchronous import (
     create_async_endpoint,
     delete_async_endpoint,
@@ -48,8 +48,8 @@ from siklus.serving.serverless import (
     delete_serverless_endpoint,
     invoke_serverless,
 )
-from siklus.store import ApprovalStatus, WorkspaceContext
-from siklus.training import infer_signature, load_model, save_estimator
+from siklus.store import WorkspaceContext
+from siklus.training import load_model, log_model
 
 
 def _ms(seconds: float) -> float:
@@ -68,24 +68,12 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def _register(ctx: WorkspaceContext, name: str, estimator: Any) -> None:
+    """Fit on breast cancer, then log, register (ONNX export included) and approve."""
     bunch = load_breast_cancer(as_frame=True)
     pipeline = make_pipeline(StandardScaler(), estimator).fit(bunch.data, bunch.target)
-    model = ctx.store.create_model(
-        name=name,
-        sha256=save_estimator(ctx, pipeline),
-        manifest={
-            "input_signature": infer_signature(bunch.data),
-            "input_example": bunch.data.head(3).to_dict(orient="records"),
-            "classes": [0, 1],
-        },
-        training_job_id=None,
-        tags={},
-    )
-    ctx.store.ensure_model_package_group(name)
-    package = ctx.store.create_model_package(
-        name, model_id=model.id, metrics={}, description="", tags={}
-    )
-    ctx.store.set_approval(package.id, ApprovalStatus.APPROVED, reason="bench", by="bench")
+    model = log_model(ctx, pipeline, bunch.data, name=name)
+    package = register_model(ctx, model.id, name)
+    approve(ctx, package.ref, reason="bench", by="bench")
 
 
 def _wait(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -203,9 +191,8 @@ def main() -> None:
         for name, estimator in models.items():
             _register(ctx, name, estimator)
             results[name] = bench_model(ctx, name, args.requests)
-            # The same version through its ONNX export (what runtime "auto" picks when
+            # The same version through its ONNX export (what runtime "auto" picks, since
             # registration exported it): no scikit-learn import in the server process.
-            export_onnx(ctx, f"{name}:1")
             results[f"{name}-onnx"] = bench_model(ctx, name, args.requests, runtime="onnx")
     rows = list(next(iter(results.values())))
     width = max(len(r) for r in rows) + 2

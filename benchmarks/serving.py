@@ -46,11 +46,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from siklus.registry import export_onnx
-from siklus.serving import create_endpoint, delete_endpoint
-from siklus.serving._host import start_host, stop_host
-from siklus.store import ApprovalStatus, WorkspaceContext
-from siklus.training import infer_signature, save_estimator
+from siklus.registry import approve, get_onnx_export, register_model
+from siklus.serving import create_endpoint, delete_endpoint, start_host, stop_host
+from siklus.store import WorkspaceContext
+from siklus.training import log_model
 
 
 def _request(port: int, body: bytes) -> bytes:
@@ -164,26 +163,12 @@ def deploy(
     runtime: str = "native",
 ) -> tuple[int, int, float]:
     """Register, launch, and return (port, seconds from launch to the first answer)."""
-    model = ctx.store.create_model(
-        name=name,
-        sha256=save_estimator(ctx, pipeline),
-        manifest={
-            "input_signature": infer_signature(features),
-            "classes": pipeline.classes_.tolist(),
-            "task": "binary_classification",
-            "target": "target",
-        },
-        training_job_id=None,
-        tags={},
-    )
-    ctx.store.ensure_model_package_group(name)
-    package = ctx.store.create_model_package(
-        name, model_id=model.id, metrics={}, description="", tags={}
-    )
-    ctx.store.set_approval(package.id, ApprovalStatus.APPROVED, reason="bench", by="bench")
+    model = log_model(ctx, pipeline, features, name=name)
+    package = register_model(ctx, model.id, name, onnx=runtime == "onnx")
+    approve(ctx, package.ref, reason="bench", by="bench")
     body = json.dumps(features.iloc[0].to_dict()).encode()
     if runtime == "onnx":
-        record = export_onnx(ctx, package)
+        record = get_onnx_export(ctx, package)
         if record["status"] != "exported":
             raise RuntimeError(f"{name} did not convert to ONNX: {record['reason']}")
     config = {"variants": [{"model": package.ref, "workers": workers, "runtime": runtime}]}

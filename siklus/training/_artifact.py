@@ -43,6 +43,41 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def skops_manifest(
+    *,
+    task: str,
+    target: str | None,
+    classes: list[Any] | None,
+    positive_label: Any,
+    estimator: str,
+    hyperparameters: dict[str, Any],
+    signature: list[dict[str, Any]],
+    features: Any,
+    training_dataset: str | None,
+    metrics: dict[str, Any],
+) -> dict[str, Any]:
+    """The manifest of a skops model: one schema for trained and logged models alike.
+
+    ``features`` are rows of the model's input; the first three become the input example
+    (missing values as None, so the manifest is plain JSON).
+    """
+    head = features.head(3)
+    return {
+        "format": "skops",
+        "task": task,
+        "target": target,
+        "classes": classes,
+        "positive_label": positive_label,
+        "estimator": estimator,
+        "hyperparameters": hyperparameters,
+        "input_signature": signature,
+        "input_example": head.astype(object).where(head.notna(), None).to_dict(orient="records"),
+        "library_versions": library_versions(),
+        "training_dataset": training_dataset,
+        "metrics": metrics,
+    }
+
+
 def untrusted_types(path: str | os.PathLike[str], extra_trusted: Iterable[str] = ()) -> list[str]:
     """Types in a skops file that are outside the allow-list."""
     try:

@@ -18,7 +18,7 @@ from siklus.evaluation import classification_metrics, regression_metrics
 from siklus.exceptions import InvalidParameter
 from siklus.jobs import JobContext
 from siklus.store import WorkspaceContext
-from siklus.training._artifact import library_versions, save_estimator
+from siklus.training._artifact import save_estimator, skops_manifest
 from siklus.training._epochs import OnEpoch, fit_epochs, fit_native
 from siklus.training._estimators import make_estimator, task_of
 from siklus.training._pipeline import build_pipeline
@@ -156,22 +156,18 @@ def fit_model(
     if x_val is not None:
         metrics["validation"] = score(pipeline, task, x_val, y_val, positive_label)
     sha = save_estimator(ws, pipeline)
-    classes = pipeline.classes_.tolist() if task != "regression" else None
-    example = x_train.head(3).astype(object).where(x_train.head(3).notna(), None)
-    manifest = {
-        "format": "skops",
-        "task": task,
-        "target": target,
-        "classes": classes,
-        "positive_label": positive_label,
-        "estimator": parameters["estimator"],
-        "hyperparameters": hyperparameters,
-        "input_signature": signature,
-        "input_example": example.to_dict(orient="records"),
-        "library_versions": library_versions(),
-        "training_dataset": train_version.ref,
-        "metrics": metrics,
-    }
+    manifest = skops_manifest(
+        task=task,
+        target=target,
+        classes=pipeline.classes_.tolist() if task != "regression" else None,
+        positive_label=positive_label,
+        estimator=parameters["estimator"],
+        hyperparameters=hyperparameters,
+        signature=signature,
+        features=x_train,
+        training_dataset=train_version.ref,
+        metrics=metrics,
+    )
     outputs: dict[str, Any] = {"sha256": sha, "manifest": manifest, "metrics": metrics}
     if report is not None:
         stopping_outputs = report.outputs()

@@ -18,7 +18,7 @@ import pandas as pd
 
 from siklus.exceptions import InvalidInput, InvalidParameter, UntrustedModel
 from siklus.store import Model, WorkspaceContext
-from siklus.training._artifact import library_versions, save_estimator, untrusted_types
+from siklus.training._artifact import save_estimator, skops_manifest, untrusted_types
 from siklus.training._estimators import task_of
 from siklus.training._signature import infer_signature
 
@@ -124,23 +124,20 @@ def log_model(
             "Build it from classes of scikit-learn, NumPy, SciPy, LightGBM or XGBoost "
             "(custom transformers and functions are not loadable)."
         )
-    head = features.head(_EXAMPLE_ROWS)
     final = _final_step(estimator)
-    manifest = {
-        "format": "skops",
-        "task": task,
-        "target": target,
-        "classes": classes,
-        "positive_label": positive_label,
-        "estimator": f"{type(final).__module__}.{type(final).__qualname__}",
-        "hyperparameters": {},
-        "input_signature": infer_signature(features),
-        "input_example": head.astype(object).where(head.notna(), None).to_dict(orient="records"),
-        "library_versions": library_versions(),
-        "training_dataset": version.ref if version is not None else None,
-        "metrics": {},
-        "source": "logged",
-    }
+    manifest = skops_manifest(
+        task=task,
+        target=target,
+        classes=classes,
+        positive_label=positive_label,
+        estimator=f"{type(final).__module__}.{type(final).__qualname__}",
+        hyperparameters={},
+        signature=infer_signature(features),
+        features=features,
+        training_dataset=version.ref if version is not None else None,
+        metrics={},
+    )
+    manifest["source"] = "logged"
     model = ctx.store.create_model(
         name=name, sha256=sha, manifest=manifest, training_job_id=None,
         tags=ctx.with_tags(tags),
