@@ -25,7 +25,7 @@ from siklus.registry import approve, get_onnx_export, register_model
 from siklus.serving import EndpointConfig, create_endpoint, delete_endpoint, endpoint_config
 from siklus.serving._config import resolve_config
 from siklus.store import ModelPackage, WorkspaceContext
-from siklus.training import infer_signature, save_estimator
+from siklus.training import log_model
 
 HEAVY = ("sklearn", "skops", "scipy", "scipy.stats")
 
@@ -39,20 +39,8 @@ def bc() -> tuple[pd.DataFrame, pd.Series]:
 def _register(
     ctx: WorkspaceContext, pipeline: Pipeline, features: pd.DataFrame, group: str, *, onnx: bool
 ) -> ModelPackage:
-    """Store ``pipeline`` and register it through the registry (which exports ONNX)."""
-    model = ctx.store.create_model(
-        name=group,
-        sha256=save_estimator(ctx, pipeline),
-        manifest={
-            "input_signature": infer_signature(features),
-            "input_example": features.head(5).to_dict(orient="records"),
-            "classes": pipeline.classes_.tolist(),
-            "task": "binary_classification",
-            "target": "target",
-        },
-        training_job_id=None,
-        tags={},
-    )
+    """Log ``pipeline`` and register it through the registry (which exports ONNX)."""
+    model = log_model(ctx, pipeline, features, name=group, target="target")
     package = register_model(ctx, model.id, group, onnx=onnx)
     return approve(ctx, package.ref, reason="test", by="pytest")
 

@@ -33,7 +33,7 @@ from siklus.registry import (
 from siklus.serving._onnx import load_onnx_model
 from siklus.serving.batch._predict import ChunkPlan, ChunkPredictor
 from siklus.store import ModelPackage, WorkspaceContext
-from siklus.training import infer_signature, load_model, save_estimator
+from siklus.training import infer_signature, load_model, log_model
 
 
 @pytest.fixture(scope="module")
@@ -44,21 +44,10 @@ def bc() -> tuple[pd.DataFrame, pd.Series]:
 def _register(
     ctx: WorkspaceContext, pipeline: Pipeline, features: pd.DataFrame, target: pd.Series, group
 ) -> tuple[ModelPackage, str]:
-    """Fit, store as training does (with an input example) and register (exports ONNX)."""
+    """Fit, log (with an input example, as training stores one) and register (exports
+    ONNX)."""
     pipeline.fit(features, target)
-    model = ctx.store.create_model(
-        name=group,
-        sha256=save_estimator(ctx, pipeline),
-        manifest={
-            "input_signature": infer_signature(features),
-            "input_example": features.head(5).to_dict(orient="records"),
-            "classes": pipeline.classes_.tolist(),
-            "task": "binary_classification",
-            "target": "target",
-        },
-        training_job_id=None,
-        tags={},
-    )
+    model = log_model(ctx, pipeline, features, name=group, target="target")
     return register_model(ctx, model.id, group), model.id
 
 

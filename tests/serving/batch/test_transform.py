@@ -285,24 +285,12 @@ def test_auto_predicts_gaps_the_export_was_not_verified_for_natively(
     from sklearn.pipeline import make_pipeline
 
     from siklus.registry import approve, get_onnx_export, register_model
-    from siklus.training import infer_signature, save_estimator
+    from siklus.training import log_model
 
     ctx = batch_env.ctx
     x, y = bc_training
     forest = make_pipeline(RandomForestClassifier(n_estimators=20, random_state=0)).fit(x, y)
-    model = ctx.store.create_model(
-        name="forest",
-        sha256=save_estimator(ctx, forest),
-        manifest={
-            "input_signature": infer_signature(x),
-            "input_example": x.head(5).to_dict(orient="records"),
-            "classes": forest.classes_.tolist(),
-            "task": "binary_classification",
-            "target": "target",
-        },
-        training_job_id=None,
-        tags={},
-    )
+    model = log_model(ctx, forest, x, name="forest", target="target")
     package = register_model(ctx, model.id, "forest")
     approve(ctx, package.ref, reason="test", by="pytest")
     assert get_onnx_export(ctx, package)["missing_values"] == "nullable"
