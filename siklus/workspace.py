@@ -119,14 +119,18 @@ class TrainingStage(_Stage):
     def log_model(self, estimator: Any, example: Any, *, name: str, **options: Any) -> Model:
         """Store a model fitted outside siklus; see :func:`siklus.training.log_model`.
 
-        ``target`` and ``positive_label`` default to the project's ``problem``.
+        ``target`` and, for a classifier, ``positive_label`` default to the project's
+        ``problem``.
         """
+        from sklearn.base import is_classifier
+
         from siklus import training
 
         problem = self._ws.project.problem if self._ws.project else None
         if problem is not None:
             options.setdefault("target", problem.target)
-            options.setdefault("positive_label", problem.positive_label)
+            if is_classifier(estimator):
+                options.setdefault("positive_label", problem.positive_label)
         return training.log_model(self._ctx, estimator, example, name=name, **options)
 
 

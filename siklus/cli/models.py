@@ -21,7 +21,7 @@ from siklus.cli._output import (
     print_record,
     print_table,
 )
-from siklus.exceptions import NotFound
+from siklus.exceptions import InvalidParameter, NotFound
 
 app = typer.Typer(
     help="Model registry: versions, approval and its history, model cards, lineage, ONNX.",
@@ -100,15 +100,13 @@ def import_(
     ws = open_workspace(ctx)
     if not path.is_file():
         raise NotFound(f"No model file at {path}: give the path of a .skops file.")
+    if group is not None:
+        registry.parse_package_ref(group)  # a bad group fails before anything is stored
     estimator = load_estimator(path)
     rows = _example_rows(ws.ctx, example)
-    label: Any = positive_label
-    if positive_label is not None and target is not None and target in rows.columns:
-        # The label as the target column holds it (1, not "1"), so metrics can find it.
-        matches = [v for v in rows[target].dropna().unique() if str(v) == positive_label]
-        label = matches[0].item() if matches and hasattr(matches[0], "item") else label
+    # log_model turns the text into the class it spells (1 for "1", True for "true").
     model = log_model(
-        ws.ctx, estimator, rows, name=name, target=target, positive_label=label,
+        ws.ctx, estimator, rows, name=name, target=target, positive_label=positive_label,
         training_dataset=example if _is_dataset(ws.ctx, example) else None,
     )  # fmt: skip
     package = registry.register_model(ws.ctx, model.id, group) if group else None
@@ -140,7 +138,7 @@ def _is_dataset(ctx: Any, ref: str) -> bool:
         return False
     try:
         resolve(ctx, ref)
-    except NotFound:
+    except (NotFound, InvalidParameter):  # e.g. a path like data/rows.tsv: not a name
         return False
     return True
 

@@ -8,6 +8,7 @@ on load.
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import os
@@ -20,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import skops.io as sio
 
@@ -59,9 +61,13 @@ def skops_manifest(
     """The manifest of a skops model: one schema for trained and logged models alike.
 
     ``features`` are rows of the model's input; the first three become the input example
-    (missing values as None, so the manifest is plain JSON).
+    (missing values as None, times as ISO 8601 text: the manifest is plain JSON).
     """
     head = features.head(3)
+    example = [
+        {str(column): json_value(value) for column, value in row.items()}
+        for row in head.to_dict(orient="records")
+    ]
     return {
         "format": "skops",
         "task": task,
@@ -71,11 +77,33 @@ def skops_manifest(
         "estimator": estimator,
         "hyperparameters": hyperparameters,
         "input_signature": signature,
-        "input_example": head.astype(object).where(head.notna(), None).to_dict(orient="records"),
+        "input_example": example,
         "library_versions": library_versions(),
         "training_dataset": training_dataset,
         "metrics": metrics,
     }
+
+
+def json_value(value: Any) -> Any:
+    """One input-example cell as plain JSON: missing as None, a time as ISO 8601 text.
+
+    The manifest is stored as JSON; a ``Timestamp`` or a NumPy scalar would make storing it
+    fail, and ISO text is what a request sends and the signature check reads back.
+    """
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    if isinstance(value, (pd.Timestamp, datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, pd.Timedelta):
+        return str(value)
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # a NumPy scalar
+        value = value.item()
+        return value.isoformat() if isinstance(value, (datetime.date, datetime.time)) else value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
 
 
 def untrusted_types(path: str | os.PathLike[str], extra_trusted: Iterable[str] = ()) -> list[str]:

@@ -34,7 +34,7 @@ def evaluate_model(
     version, frame = read_frame(ctx, dataset)
     target = loaded.manifest["target"]
     x, y = split_features(frame, target, f"dataset {version.ref}")
-    x = loaded.conform(x)
+    x = loaded.conform(x, allow_extra=True)  # an id or other column the model ignores
     metrics = score(
         loaded.estimator, loaded.manifest["task"], x, y, loaded.manifest.get("positive_label")
     )

@@ -20,7 +20,7 @@ from siklus.exceptions import InvalidInput, InvalidParameter, UntrustedModel
 from siklus.store import Model, WorkspaceContext
 from siklus.training._artifact import save_estimator, skops_manifest, untrusted_types
 from siklus.training._estimators import task_of
-from siklus.training._signature import infer_signature
+from siklus.training._signature import conform, infer_signature
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 _EXAMPLE_ROWS = 3
@@ -49,6 +49,70 @@ def _final_step(estimator: Any) -> Any:
     return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
 
 
+def _input_columns(estimator: Any, example: pd.DataFrame, target: str | None) -> pd.DataFrame:
+    """The example's model input: the columns the estimator was fitted on, in its order.
+
+    A scikit-learn model fitted on a DataFrame knows its columns (``feature_names_in_``)
+    and refuses others or another order; the example may be a wider frame (the training
+    data with an id column, the target) or list them in another order, so they are taken
+    from it by name. Without recorded names, every column but ``target`` is the input.
+    """
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        return example.drop(columns=[target]) if target in example.columns else example
+    names = [str(n) for n in names]
+    columns = {str(c): c for c in example.columns}
+    missing = [n for n in names if n not in columns]
+    if missing:
+        raise InvalidInput(
+            f"The example rows lack column(s) {missing} that the {type(estimator).__name__} "
+            f"was fitted on (it expects {names}). Give rows with all of them."
+        )
+    if target is not None and target in names:
+        raise InvalidParameter(
+            f"target {target!r} is one of the columns the {type(estimator).__name__} was "
+            "fitted on, so it cannot be the column it predicts."
+        )
+    return example[[columns[n] for n in names]]
+
+
+def _positive_label(classes: list[Any] | None, label: Any, task: str) -> Any:
+    """``label`` as the classifier holds it (1, not "1"), or an error naming the classes.
+
+    Metrics look the positive class up among the labels; a label that is not one of them
+    fails only later, in ``siklus evaluate``. Text from the command line ("1", "true",
+    "yes") matches the class it spells.
+    """
+    if label is None:
+        return None
+    if classes is None:
+        raise InvalidParameter(
+            f"positive_label {label!r} was given, but the model is a {task.replace('_', ' ')} "
+            "model without classes; leave positive_label out."
+        )
+    label = label.item() if hasattr(label, "item") else label
+    for cls in classes:
+        if type(cls) is type(label) and cls == label:
+            return cls
+    text = str(label).strip().lower()
+    matches = [cls for cls in classes if str(cls).lower() == text]
+    if not matches:  # "1" for the class 1.0
+        try:
+            number = float(text)
+            matches = [
+                cls for cls in classes
+                if isinstance(cls, (int, float)) and not isinstance(cls, bool) and cls == number
+            ]  # fmt: skip
+        except ValueError:
+            pass
+    if len(matches) != 1:
+        raise InvalidParameter(
+            f"positive_label {label!r} is not one of the model's classes {classes}; give one "
+            "of them."
+        )
+    return matches[0]
+
+
 def log_model(
     ctx: WorkspaceContext,
     estimator: Any,
@@ -70,10 +134,12 @@ def log_model(
         example: Rows of the model's input (a few are enough; the training data is
             fine): the input signature is inferred from them (types, which columns may
             be missing) and the first three are kept as the input example. A ``target``
-            column among them is dropped.
+            column among them is dropped; when the estimator recorded the columns it was
+            fitted on, exactly those are taken, in its order (others are ignored).
         name: The model's name (letters, digits, ``_.-``).
         target: The column the model predicts, recorded in the manifest.
-        positive_label: The positive class of a binary classifier, for metrics.
+        positive_label: The positive class of a binary classifier, for metrics: one of
+            its classes, or text that spells one ("1" for 1, "true" for True).
         training_dataset: A dataset reference (``name`` or ``name:version``) the model
             was trained on: recorded, and linked in the lineage.
         tags: Tags of the model (over the workspace's).
@@ -82,8 +148,11 @@ def log_model(
         The stored model (``training_job_id`` None).
 
     Raises:
-        InvalidParameter: A bad name, an unfitted estimator, no example rows.
-        InvalidInput: The estimator cannot predict its example rows.
+        InvalidParameter: A bad name, an unfitted estimator, no example rows, a
+            ``positive_label`` that is not one of the classes (or given to a regressor).
+        InvalidInput: The example lacks a column the estimator was fitted on, or the
+            estimator cannot predict its example rows, as given or as siklus sends them
+            (typed by the signature).
         UntrustedModel: It holds types outside the allow-list (custom classes or
             functions), so siklus could not load it back.
         NotFound: ``training_dataset`` does not exist.
@@ -98,7 +167,7 @@ def log_model(
         raise InvalidParameter(
             "example must be a pandas DataFrame with at least one row of the model's input."
         )
-    features = example.drop(columns=[target]) if target in example.columns else example
+    features = _input_columns(estimator, example, target)
     try:
         estimator.predict(features.head(_EXAMPLE_ROWS))
     except Exception as exc:  # whatever the estimator raises, the user must see it
@@ -106,6 +175,20 @@ def log_model(
             f"The {type(estimator).__name__} cannot predict its example rows (columns "
             f"{list(features.columns)}): {type(exc).__name__}: {exc}. Give rows with the "
             "columns it was fitted on."
+        ) from None
+    signature = infer_signature(features)
+    # Serving, evaluation and batch scoring send rows as the signature types them (whole
+    # numbers as floats, text as objects with NaN, pandas categories as text): the model
+    # must predict those too, or it would be stored and fail at its first request.
+    try:
+        estimator.predict(conform(features.head(_EXAMPLE_ROWS), signature))
+    except Exception as exc:
+        raise InvalidInput(
+            f"The {type(estimator).__name__} predicts the example rows as given but not as "
+            f"siklus sends them (numbers as float64, text and categories as Python strings "
+            f"with NaN for missing, times as UTC): {type(exc).__name__}: {exc}. Fit it on "
+            "such columns, e.g. encode categories inside the pipeline (OneHotEncoder, "
+            "OrdinalEncoder) instead of a pandas 'category' dtype."
         ) from None
     version = None
     if training_dataset is not None:
@@ -115,6 +198,7 @@ def log_model(
     classes = getattr(_final_step(estimator), "classes_", None)
     classes = None if classes is None else pd.Series(classes).tolist()
     task = task_of(estimator, n_classes=len(classes) if classes is not None else None)
+    positive_label = _positive_label(classes, positive_label, task)
     sha = save_estimator(ctx, estimator)
     refused = untrusted_types(ctx.artifacts.local_path(sha))
     if refused:
@@ -132,7 +216,7 @@ def log_model(
         positive_label=positive_label,
         estimator=f"{type(final).__module__}.{type(final).__qualname__}",
         hyperparameters={},
-        signature=infer_signature(features),
+        signature=signature,
         features=features,
         training_dataset=version.ref if version is not None else None,
         metrics={},

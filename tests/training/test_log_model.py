@@ -75,6 +75,10 @@ def test_a_logged_classifier_loads_registers_and_predicts_the_same(
     from sklearn.metrics import accuracy_score, roc_auc_score
 
     evaluation = evaluate_model(ctx, model.id, "bc")
+    # Columns the model does not use (an id) are left aside, as batch transform does.
+    with_id = bc.assign(customer_id=range(len(bc)))
+    store_table(ctx, pa.Table.from_pandas(with_id, preserve_index=False), "bc.ids", source="t")
+    assert evaluate_model(ctx, model.id, "bc.ids").metrics == evaluation.metrics
     assert evaluation.metrics["accuracy"] == pytest.approx(accuracy_score(y, pipeline.predict(x)))
     assert evaluation.metrics["roc_auc"] == pytest.approx(
         roc_auc_score(y, pipeline.predict_proba(x)[:, 1])
@@ -110,8 +114,10 @@ def test_what_cannot_be_logged_is_refused_with_the_reason(
         log_model(ctx, fitted, x, name="no spaces")
     with pytest.raises(InvalidParameter, match="at least one row"):
         log_model(ctx, fitted, x.head(0), name="m")
-    with pytest.raises(InvalidInput, match="cannot predict its example rows"):
+    with pytest.raises(InvalidInput, match=r"lack column\(s\) \['mean compactness'"):
         log_model(ctx, fitted, x.iloc[:, :5], name="m")
+    with pytest.raises(InvalidInput, match="cannot predict its example rows"):
+        log_model(ctx, fitted, x.assign(**{"mean radius": "wide"}), name="m")
     with pytest.raises(NotFound):
         log_model(ctx, fitted, x, name="m", training_dataset="no-such-data")
     custom = make_pipeline(_Doubler(), StandardScaler(), LogisticRegression()).fit(x, y)
