@@ -353,8 +353,9 @@ def pin_runtime(ctx: WorkspaceContext, package: ModelPackage, runtime: str, *, w
     """The concrete runtime ("native" or "onnx") that ``runtime`` means for ``package``.
 
     Raises:
-        InvalidParameter: An unknown runtime, or "onnx" while the ONNX runtime module is
-            not available.
+        InvalidParameter: An unknown runtime; "onnx" while the ONNX runtime module is not
+            available, or for a package that does not convert (the reason is quoted:
+            refused now, not by every worker at start-up).
     """
     if runtime not in RUNTIMES:
         raise InvalidParameter(f"{who}: runtime must be one of {list(RUNTIMES)}, got {runtime!r}.")
@@ -369,6 +370,9 @@ def pin_runtime(ctx: WorkspaceContext, package: ModelPackage, runtime: str, *, w
                 "(siklus.serving._onnx) is not available in this installation; use runtime "
                 "'native'."
             )
+        from siklus.registry import require_onnx_file
+
+        require_onnx_file(ctx, package)  # exports it if it has no export yet
     return runtime
 
 

@@ -209,3 +209,8 @@ def test_serverless_onnx_refuses_at_create_a_package_that_does_not_convert(
         if list_serverless_endpoints(ctx):
             delete_serverless_endpoint(ctx, "sl-x", grace_seconds=5)
     assert list_serverless_endpoints(ctx) == []
+    # A real-time endpoint too: refused with the reason, not "a worker exited".
+    config = {"variants": [{"model": package.ref, "runtime": "onnx"}]}
+    with pytest.raises(InvalidParameter, match="cannot be served with ONNX: test reason"):
+        create_endpoint(ctx, "rt-x", config=config)
+    assert [e.name for e in ctx.store.list_endpoints()] == []

@@ -95,13 +95,8 @@ def create_serverless_endpoint(
     if not idle_timeout > 0:
         raise InvalidParameter(f"idle_timeout must be greater than 0 seconds, got {idle_timeout}.")
     package, model = deployable_package(ctx, group, version, force=force)
+    # "onnx" for a package that does not convert is refused now, not at every cold start.
     runtime = pin_runtime(ctx, package, runtime, who=f"Serverless endpoint {name!r}")
-    if runtime == "onnx":
-        # Now, not at the first cold start (which would fail every request): exports the
-        # package if it has no export yet, refuses one that does not convert.
-        from siklus.registry import require_onnx_file
-
-        require_onnx_file(ctx, package)
     log_path = serverless_endpoint_log_path(ctx, name)
     record = hosting.new_record(
         ctx,
