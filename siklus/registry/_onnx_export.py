@@ -16,8 +16,10 @@ Two details make the ONNX graph answer exactly what the scikit-learn pipeline an
   does not treat as missing in object columns) keeps a marker of its own, so it meets
   the same one-hot category as natively. Booleans travel as ``"True"``/``"False"``.
 
-Every export is then run on the manifest's input example and compared with the
-scikit-learn pipeline; a difference means no export, with the reason recorded. One more
+Every export is then run on the manifest's input example, and on the first
+:data:`SAMPLE_ROWS` rows of the model's training dataset when the manifest names one, and
+compared with the scikit-learn pipeline; a difference means no export, with the reason
+recorded. One more
 row with gaps is compared, and the record's ``missing_values`` says where gaps were
 verified: ``"any"`` column, or only the ``"nullable"`` ones (:func:`unverified_missing`
 refuses the rest). Predicted labels take the type of the model's classes.
@@ -346,11 +348,43 @@ def _session(model_bytes: bytes) -> Any:
     return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
 
 
-def _check_rows(loaded: Any, gaps: str) -> tuple[pd.DataFrame | None, bool]:
-    """The manifest's input example, plus one row with missing values when scikit-learn
-    predicts it (the missing-value translation is where a conversion is most likely to go
-    wrong): every column missing (``gaps="all"``) or only the nullable ones
-    (``gaps="nullable"``; none when no column is nullable).
+#: Rows of the training dataset the export is also compared on (its first ones).
+SAMPLE_ROWS = 256
+
+
+def _training_sample(ctx: WorkspaceContext, loaded: Any) -> pd.DataFrame | None:
+    """The first :data:`SAMPLE_ROWS` rows of the model's training dataset, in signature
+    form; None when the manifest names none, it is gone, or its rows do not conform.
+
+    Three example rows say little about a graph's answers; a few hundred real rows are a
+    check worth the name, and reading them costs a few milliseconds.
+    """
+    import pyarrow.parquet as pq
+
+    from siklus.data import resolve
+    from siklus.exceptions import InvalidInput
+
+    ref = loaded.manifest.get("training_dataset")
+    if not ref:
+        return None
+    try:
+        version = resolve(ctx, str(ref))
+        with ctx.artifacts.open(version.sha256) as handle:
+            first = next(pq.ParquetFile(handle).iter_batches(batch_size=SAMPLE_ROWS), None)
+        if first is None:
+            return None
+        return conform(first.to_pandas(), loaded.signature, allow_extra=True)
+    except (NotFound, InvalidInput, InvalidParameter, OSError):
+        return None
+
+
+def _check_rows(
+    loaded: Any, gaps: str, sample: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame | None, bool]:
+    """The manifest's input example and ``sample`` (training rows), plus one row with
+    missing values when scikit-learn predicts it (the missing-value translation is where
+    a conversion is most likely to go wrong): every column missing (``gaps="all"``) or
+    only the nullable ones (``gaps="nullable"``; none when no column is nullable).
 
     Returns:
         The rows (None without an example) and whether the row with gaps is among them:
@@ -361,6 +395,8 @@ def _check_rows(loaded: Any, gaps: str) -> tuple[pd.DataFrame | None, bool]:
     if not example:
         return None, False
     data = conform(pd.DataFrame(example), loaded.signature)
+    if sample is not None and len(sample):
+        data = pd.concat([data, sample], ignore_index=True)
     emptied = [c["name"] for c in loaded.signature if gaps == "all" or c.get("nullable", True)]
     if not emptied:
         return data, False
@@ -430,7 +466,9 @@ def _agrees(layout: dict[str, Any], session: Any, loaded: Any, data: pd.DataFram
     return bool(same)
 
 
-def _verify(layout: dict[str, Any], model_bytes: bytes, loaded: Any) -> int:
+def _verify(
+    layout: dict[str, Any], model_bytes: bytes, loaded: Any, sample: pd.DataFrame | None = None
+) -> int:
     """Compare ONNX and scikit-learn on the check rows; return how many were compared.
 
     Sets ``layout["missing_values"]``: ``"any"`` when a row with every column missing
@@ -444,7 +482,7 @@ def _verify(layout: dict[str, Any], model_bytes: bytes, loaded: Any) -> int:
             f"onnxruntime cannot load the converted graph ({_short(exc)})"
         ) from None
     for gaps in ("all", "nullable"):
-        data, with_gaps = _check_rows(loaded, gaps)
+        data, with_gaps = _check_rows(loaded, gaps, sample)
         if data is None:  # no input example: nothing compared, gaps least of all
             layout["missing_values"] = "nullable"
             return 0
@@ -461,7 +499,9 @@ def _verify(layout: dict[str, Any], model_bytes: bytes, loaded: Any) -> int:
     )
 
 
-def _best_conversion(loaded: Any) -> tuple[bytes, dict[str, Any], int]:
+def _best_conversion(
+    loaded: Any, sample: pd.DataFrame | None = None
+) -> tuple[bytes, dict[str, Any], int]:
     """Try float64 features first (float32 first for trees); keep the first that verifies.
 
     An all-numeric signature is tried first as one matrix input (what a pipeline without
@@ -477,7 +517,7 @@ def _best_conversion(loaded: Any) -> tuple[bytes, dict[str, Any], int]:
             model_bytes, layout = _convert(
                 estimator, loaded.signature, cast_float32=cast, matrix=matrix
             )
-            return model_bytes, layout, _verify(layout, model_bytes, loaded)
+            return model_bytes, layout, _verify(layout, model_bytes, loaded, sample)
         except OnnxUnavailable as exc:
             if str(exc) not in reasons:
                 reasons.append(str(exc))
@@ -524,7 +564,9 @@ def export_onnx(ctx: WorkspaceContext, package: ModelPackage | str) -> dict[str,
         "missing_text": MISSING_TEXT,
     }
     try:
-        model_bytes, layout, record["verified_rows"] = _best_conversion(loaded)
+        model_bytes, layout, record["verified_rows"] = _best_conversion(
+            loaded, _training_sample(ctx, loaded)
+        )
     except OnnxUnavailable as exc:
         record.update(status="unavailable", sha256=None, reason=str(exc))
     else:

@@ -124,3 +124,21 @@ def test_what_cannot_be_logged_is_refused_with_the_reason(
     with pytest.raises(UntrustedModel, match="_Doubler"):
         log_model(ctx, custom, x, name="m")
     assert ctx.store.list_models() == []  # nothing half-stored
+
+
+def test_the_onnx_export_is_checked_on_training_rows_too(ctx: WorkspaceContext, bc) -> None:
+    """Three example rows say little: with a training dataset on record, its first 256
+    rows are compared too (plus the row with gaps); without one, the example only."""
+    import pyarrow as pa
+
+    from siklus.registry import get_onnx_export
+
+    x, y = bc.drop(columns="target"), bc["target"]
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x, y)
+    store_table(ctx, pa.Table.from_pandas(bc, preserve_index=False), "bc", source="t")
+    with_data = log_model(ctx, pipeline, bc, name="a", target="target", training_dataset="bc")
+    without = log_model(ctx, pipeline, bc, name="b", target="target")
+    checked = get_onnx_export(ctx, register_model(ctx, with_data.id, "a"))
+    plain = get_onnx_export(ctx, register_model(ctx, without.id, "b"))
+    assert checked["status"] == plain["status"] == "exported"
+    assert checked["verified_rows"] == plain["verified_rows"] + 256
