@@ -353,8 +353,9 @@ SAMPLE_ROWS = 256
 
 
 def _training_sample(ctx: WorkspaceContext, loaded: Any) -> pd.DataFrame | None:
-    """The first :data:`SAMPLE_ROWS` rows of the model's training dataset, in signature
-    form; None when the manifest names none, it is gone, or its rows do not conform.
+    """The first :data:`SAMPLE_ROWS` rows of the model's training dataset (or of the
+    example rows ``log_model`` kept, ``verification_sample``), in signature form; None
+    when the manifest names neither, it is gone, or its rows do not conform.
 
     Three example rows say little about a graph's answers; a few hundred real rows are a
     check worth the name, and reading them costs a few milliseconds.
@@ -364,12 +365,15 @@ def _training_sample(ctx: WorkspaceContext, loaded: Any) -> pd.DataFrame | None:
     from siklus.data import resolve
     from siklus.exceptions import InvalidInput
 
-    ref = loaded.manifest.get("training_dataset")
-    if not ref:
-        return None
+    manifest = loaded.manifest
     try:
-        version = resolve(ctx, str(ref))
-        with ctx.artifacts.open(version.sha256) as handle:
+        if manifest.get("training_dataset"):
+            sha = resolve(ctx, str(manifest["training_dataset"])).sha256
+        elif manifest.get("verification_sample"):  # kept by log_model: no dataset on record
+            sha = str(manifest["verification_sample"])
+        else:
+            return None
+        with ctx.artifacts.open(sha) as handle:
             first = next(pq.ParquetFile(handle).iter_batches(batch_size=SAMPLE_ROWS), None)
         if first is None:
             return None

@@ -24,6 +24,8 @@ from siklus.training._signature import conform, infer_signature
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 _EXAMPLE_ROWS = 3
+#: Example rows kept for checking the ONNX export when no training dataset is on record.
+VERIFICATION_ROWS = 256
 
 
 def _check_fitted(estimator: Any) -> None:
@@ -222,6 +224,8 @@ def log_model(
         metrics={},
     )
     manifest["source"] = "logged"
+    if version is None:
+        manifest["verification_sample"] = _store_sample(ctx, features, signature)
     model = ctx.store.create_model(
         name=name, sha256=sha, manifest=manifest, training_job_id=None,
         tags=ctx.with_tags(tags),
@@ -231,4 +235,24 @@ def log_model(
     return model
 
 
-__all__ = ["log_model"]
+def _store_sample(ctx: WorkspaceContext, features: pd.DataFrame, signature: list) -> str:
+    """Keep up to :data:`VERIFICATION_ROWS` example rows (in signature form) as a Parquet
+    artifact; returns its sha256.
+
+    With no training dataset on record, this is what the ONNX export is compared on
+    beyond the three-row input example (``siklus.registry`` reads it).
+    """
+    import tempfile
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sample = conform(features.head(VERIFICATION_ROWS).reset_index(drop=True), signature)
+    with tempfile.TemporaryDirectory(dir=ctx.state_dir) as tmp:
+        path = Path(tmp) / "sample.parquet"
+        pq.write_table(pa.Table.from_pandas(sample, preserve_index=False), path)
+        return ctx.artifacts.put_file(path)
+
+
+__all__ = ["VERIFICATION_ROWS", "log_model"]

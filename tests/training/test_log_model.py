@@ -128,7 +128,7 @@ def test_what_cannot_be_logged_is_refused_with_the_reason(
 
 def test_the_onnx_export_is_checked_on_training_rows_too(ctx: WorkspaceContext, bc) -> None:
     """Three example rows say little: with a training dataset on record, its first 256
-    rows are compared too (plus the row with gaps); without one, the example only."""
+    rows are compared too; without one, up to 256 of the example rows log_model kept."""
     import pyarrow as pa
 
     from siklus.registry import get_onnx_export
@@ -141,4 +141,9 @@ def test_the_onnx_export_is_checked_on_training_rows_too(ctx: WorkspaceContext, 
     checked = get_onnx_export(ctx, register_model(ctx, with_data.id, "a"))
     plain = get_onnx_export(ctx, register_model(ctx, without.id, "b"))
     assert checked["status"] == plain["status"] == "exported"
-    assert checked["verified_rows"] == plain["verified_rows"] + 256
+    # 3 example rows + 256 more (no row with gaps: no column is nullable, and without an
+    # imputer scikit-learn refuses a row with every column missing).
+    assert checked["verified_rows"] == plain["verified_rows"] == 3 + 256
+    assert "verification_sample" not in with_data.manifest
+    few = log_model(ctx, pipeline, bc.head(40), name="c", target="target")
+    assert get_onnx_export(ctx, register_model(ctx, few.id, "c"))["verified_rows"] == 3 + 40
