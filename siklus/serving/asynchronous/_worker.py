@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from siklus.exceptions import SiklusError
+from siklus.exceptions import InvalidInput, SiklusError
 from siklus.jobs import process_alive
 from siklus.serving.asynchronous._io import NotPlainNumbers, ResultWriter, read_frames
 from siklus.serving.asynchronous._queue import InferenceMessage, InferenceQueue, open_queue
@@ -87,7 +87,16 @@ def _predict_payload(loaded: LoadedModel, message: InferenceMessage, *, typed: b
         for frame in read_frames(
             body["input_location"], body["content_type"], loaded.signature, typed=typed
         ):
-            result.add(loaded.predict(frame))
+            try:
+                result.add(loaded.predict(frame))
+            except InvalidInput as exc:
+                if rows == 0:  # the first chunk: its row numbers are the file's
+                    raise
+                # conform numbers rows within the chunk: say where the chunk starts.
+                raise InvalidInput(
+                    f"In the data rows {rows}-{rows + len(frame) - 1} of the payload (add "
+                    f"{rows} to the row numbers that follow): {exc.message}"
+                ) from None
             rows += len(frame)
         result.commit(model_id=loaded.model_id, inference_id=message.id)
     return {"rows": rows}

@@ -337,3 +337,21 @@ def test_a_file_cut_in_a_quote_or_with_cr_line_ends_reads_as_the_general_path_do
     assert typed is None or typed == general, (typed, general)
     if b"\r1" in content:  # the header is found in a file that only has CR line ends
         assert general == ({"a": [1.0, 3.0], "b": [2.0, 4.0], "c": ["x", "y"]}, [False] * 2)
+
+
+def test_a_bad_row_after_the_first_chunk_is_placed_in_the_file(
+    model: Any, loaded: LoadedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """conform numbers rows within a chunk; the message says where the chunk starts."""
+    monkeypatch.setattr(_io, "CHUNK_ROWS", 100)
+    rows = model.features.iloc[:300].astype(object)
+    rows.iloc[250, 1] = "abc"  # data row 250: row 50 of the third chunk
+    path = tmp_path / "bad.csv"
+    rows.to_csv(path, index=False)
+    with pytest.raises(InvalidInput, match=r"data rows 200-299 .*add 200.*row 50: 'abc'"):
+        predict_message(loaded, _message(str(path), "text/csv", tmp_path / "o.json"))
+    rows.iloc[250, 1] = rows.iloc[251, 1]
+    rows.iloc[7, 1] = "abc"  # in the first chunk the numbers are the file's already
+    rows.to_csv(path, index=False)
+    with pytest.raises(InvalidInput, match=r"^Column 'mean texture' must be a number; got row 7"):
+        predict_message(loaded, _message(str(path), "text/csv", tmp_path / "o.json"))
