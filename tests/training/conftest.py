@@ -35,3 +35,11 @@ def wait_until() -> Callable[..., None]:
             time.sleep(0.02)
 
     return wait
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WorkspaceContext:
+    """A fresh workspace, whatever SIKLUS_* settings the environment holds."""
+    for name in ("SIKLUS_WORKSPACE", "SIKLUS_DATABASE_URL", "SIKLUS_ARTIFACT_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    return WorkspaceContext.open(tmp_path / "ws")

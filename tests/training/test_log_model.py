@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,13 +17,6 @@ from siklus.exceptions import InvalidInput, InvalidParameter, NotFound, Untruste
 from siklus.registry import approve, register_model
 from siklus.store import WorkspaceContext
 from siklus.training import conform, evaluate_model, infer_signature, load_model, log_model
-
-
-@pytest.fixture
-def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WorkspaceContext:
-    for name in ("SIKLUS_WORKSPACE", "SIKLUS_DATABASE_URL", "SIKLUS_ARTIFACT_ROOT"):
-        monkeypatch.delenv(name, raising=False)
-    return WorkspaceContext.open(tmp_path / "ws")
 
 
 @pytest.fixture(scope="module")

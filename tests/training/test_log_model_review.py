@@ -7,7 +7,6 @@ first request, in ``siklus evaluate``) or refused a reasonable example.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,13 +21,6 @@ from siklus.exceptions import InvalidInput, InvalidParameter
 from siklus.registry import get_onnx_export, register_model
 from siklus.store import WorkspaceContext
 from siklus.training import load_model, log_model
-
-
-@pytest.fixture
-def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WorkspaceContext:
-    for name in ("SIKLUS_WORKSPACE", "SIKLUS_DATABASE_URL", "SIKLUS_ARTIFACT_ROOT"):
-        monkeypatch.delenv(name, raising=False)
-    return WorkspaceContext.open(tmp_path / "ws")
 
 
 @pytest.fixture(scope="module")
